@@ -1,0 +1,33 @@
+# `make test` and `make demo` do all set-up themselves: they create .venv and install the pinned
+# dependencies (requirements.lock) before running.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install test lint demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q
+
+demo: $(STAMP)
+	@echo "make demo: not yet available - training and sampling arrive with the next issues."
+	@echo "Meanwhile, describe the model the demo will train:"
+	$(BIN)/gigagan info --preset quickstart
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_networks.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

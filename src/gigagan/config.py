@@ -1,0 +1,407 @@
+"""Typed configurations for every network, named presets, and their JSON form.
+
+A config fully describes a model: `from_pretrained(dir)` rebuilds the network from the
+`config.json` beside its weights and needs nothing else.
+
+Per-level lists (`channels`, `blocks`, `kernels`, `attention`) run from the coarsest level (4x4)
+to the finest (the output resolution), one entry per power-of-two resolution.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from gigagan.errors import GigaGANError
+
+T = TypeVar("T")
+
+
+@dataclass
+class CLIPConfig:
+    """Which open_clip tower to build and where its weights come from.
+
+    `pretrained` is a local checkpoint file, an open_clip pretrained tag (e.g. "openai", which
+    needs internet the first time), or None for random initialisation. `text_overrides` and
+    `vision_overrides` are merged into the architecture's open_clip `text_cfg` / `vision_cfg`,
+    which is how toy towers for tests and CPU presets are made.
+    """
+
+    model_name: str = "ViT-L-14"
+    pretrained: str | None = None
+    embed_dim: int | None = None
+    text_overrides: dict[str, Any] = field(default_factory=dict)
+    vision_overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TextEncoderConfig:
+    """CLIP text tower plus the learned transformer layers `T` on top of it."""
+
+    clip: CLIPConfig = field(default_factory=CLIPConfig)
+    clip_layer: int = -2  # which CLIP block's output feeds T; -2 is the penultimate (the paper's)
+    train_clip: bool = False
+    num_layers: int = 4
+    num_heads: int = 8
+    ff_mult: int = 4
+
+
+@dataclass
+class GeneratorConfig:
+    """Text-conditioned StyleGAN-like generator with adaptive kernels and attention."""
+
+    resolution: int = 64
+    z_dim: int = 128
+    w_dim: int = 1024
+    mapping_layers: int = 4
+    mapping_lr_multiplier: float = 0.01
+    text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+    channels: list[int] = field(default_factory=lambda: [1024, 1024, 1024, 512, 256])
+    blocks: list[int] = field(default_factory=lambda: [2, 2, 2, 2, 2])  # two modulated convs each
+    kernels: list[int] = field(default_factory=lambda: [8, 8, 8, 8, 8])  # adaptive kernel bank size
+    attention: list[bool] = field(default_factory=lambda: [True, True, True, True, False])
+    attention_head_dim: int = 64
+    ff_mult: int = 4
+    kernel_size: int = 3
+
+    @property
+    def num_levels(self) -> int:
+        return int(math.log2(self.resolution)) - 1
+
+    @property
+    def resolutions(self) -> list[int]:
+        """Pyramid resolutions from coarsest (4) to finest (`resolution`)."""
+        return [4 * 2**i for i in range(self.num_levels)]
+
+    def validate(self) -> None:
+        _check_resolution(self.resolution)
+        _check_per_level(self, ("channels", "blocks", "kernels", "attention"), self.num_levels)
+        if any(b < 1 for b in self.blocks) or any(k < 1 for k in self.kernels):
+            raise GigaGANError("generator blocks and kernels must be at least 1 at every level")
+        if self.z_dim < 1 or self.w_dim < 1 or self.mapping_layers < 1:
+            raise GigaGANError("z_dim, w_dim and mapping_layers must be positive")
+
+
+@dataclass
+class VisionAidedConfig:
+    """Frozen CLIP image tower with trainable, text-conditioned heads (vision-aided D)."""
+
+    clip: CLIPConfig = field(default_factory=lambda: CLIPConfig(model_name="ViT-B-32"))
+    tap_layers: list[int] = field(default_factory=lambda: [-1])  # CLIP blocks whose tokens feed heads
+    head_channels: int = 512
+    head_layers: int = 2
+
+
+@dataclass
+class DiscriminatorConfig:
+    """Multi-scale input, multi-scale output discriminator with a text branch."""
+
+    resolution: int = 64
+    channels: list[int] = field(default_factory=lambda: [1024, 1024, 1024, 512, 256])
+    blocks: list[int] = field(default_factory=lambda: [1, 1, 1, 1, 1])  # residual blocks per level
+    attention: list[bool] = field(default_factory=lambda: [False, False, False, False, False])
+    text_width: int = 768  # width of the CLIP text features the text branch reads
+    text_layers: int = 2
+    text_heads: int = 8
+    t_dim: int = 512  # size of the global text code t_D
+    head_channels: int = 256
+    attention_head_dim: int = 64
+    vision_aided: VisionAidedConfig | None = None
+
+    @property
+    def num_levels(self) -> int:
+        return int(math.log2(self.resolution)) - 1
+
+    @property
+    def resolutions(self) -> list[int]:
+        return [4 * 2**i for i in range(self.num_levels)]
+
+    def validate(self) -> None:
+        _check_resolution(self.resolution)
+        _check_per_level(self, ("channels", "blocks", "attention"), self.num_levels)
+
+
+@dataclass
+class ModelConfig:
+    """A named pair of generator and discriminator configs (what a preset is)."""
+
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+
+    def validate(self) -> None:
+        self.generator.validate()
+        self.discriminator.validate()
+        if self.generator.resolution != self.discriminator.resolution:
+            raise GigaGANError("generator and discriminator resolutions differ")
+
+
+def _check_resolution(resolution: int) -> None:
+    if resolution < 4 or resolution & (resolution - 1):
+        raise GigaGANError(f"resolution must be a power of two of at least 4, got {resolution}")
+
+
+def _check_per_level(config: Any, names: tuple[str, ...], num_levels: int) -> None:
+    for name in names:
+        values = getattr(config, name)
+        if len(values) != num_levels:
+            raise GigaGANError(
+                f"{type(config).__name__}.{name} needs {num_levels} entries (one per level from 4 to "
+                f"{config.resolution}), got {len(values)}"
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# JSON round trip
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A plain, JSON-ready dict of a (nested) config dataclass."""
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Rebuild a config dataclass from `config_to_dict` output; unknown keys are refused."""
+    if not isinstance(data, dict):
+        raise GigaGANError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise GigaGANError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
+    values = {}
+    for name, value in data.items():
+        nested = _dataclass_in(hints[name])
+        values[name] = config_from_dict(nested, value) if nested and value is not None else value
+    return cls(**values)
+
+
+def _dataclass_in(hint: Any) -> type | None:
+    """The dataclass type inside a hint such as `X` or `X | None`, else None."""
+    if dataclasses.is_dataclass(hint):
+        return hint
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(hint):
+            if dataclasses.is_dataclass(arg):
+                return arg
+    return None
+
+
+def config_to_json(config: Any) -> str:
+    return json.dumps(config_to_dict(config), indent=2, sort_keys=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Presets
+
+
+def _toy_clip(model_name: str, width: int, layers: int, heads: int, image_size: int = 32) -> CLIPConfig:
+    """A small, randomly initialised open_clip architecture (real tokenizer, tiny towers)."""
+    return CLIPConfig(
+        model_name=model_name,
+        embed_dim=width,
+        text_overrides={"width": width, "layers": layers, "heads": heads},
+        vision_overrides={
+            "image_size": image_size,
+            "patch_size": 8,
+            "width": width,
+            "layers": layers,
+            "head_width": width // heads,
+        },
+    )
+
+
+def _tiny() -> ModelConfig:
+    clip = _toy_clip("ViT-B-32", width=32, layers=1, heads=2)
+    text = TextEncoderConfig(clip=clip, clip_layer=-1, num_layers=1, num_heads=2, ff_mult=2)
+    generator = GeneratorConfig(
+        resolution=32,
+        z_dim=16,
+        w_dim=32,
+        mapping_layers=2,
+        text=text,
+        channels=[32, 32, 16, 16],
+        blocks=[1, 1, 1, 1],
+        kernels=[2, 2, 2, 1],
+        attention=[False, True, True, False],
+        attention_head_dim=8,
+        ff_mult=2,
+    )
+    discriminator = DiscriminatorConfig(
+        resolution=32,
+        channels=[32, 32, 16, 16],
+        blocks=[1, 1, 1, 1],
+        attention=[False, True, False, False],
+        text_width=32,
+        text_layers=1,
+        text_heads=2,
+        t_dim=32,
+        head_channels=16,
+        attention_head_dim=8,
+        vision_aided=VisionAidedConfig(clip=clip, tap_layers=[-1], head_channels=32, head_layers=1),
+    )
+    return ModelConfig(generator, discriminator)
+
+
+def _quickstart() -> ModelConfig:
+    clip = _toy_clip("ViT-B-32", width=128, layers=2, heads=4)
+    text = TextEncoderConfig(clip=clip, clip_layer=-1, train_clip=True, num_layers=1, num_heads=4, ff_mult=2)
+    generator = GeneratorConfig(
+        resolution=32,
+        z_dim=64,
+        w_dim=256,
+        mapping_layers=2,
+        text=text,
+        channels=[256, 256, 128, 64],
+        blocks=[1, 1, 1, 1],
+        kernels=[4, 4, 2, 1],
+        attention=[False, True, False, False],
+        attention_head_dim=32,
+        ff_mult=2,
+    )
+    discriminator = DiscriminatorConfig(
+        resolution=32,
+        channels=[256, 256, 128, 64],
+        blocks=[1, 1, 1, 1],
+        attention=[False, False, False, False],
+        text_width=128,
+        text_layers=1,
+        text_heads=4,
+        t_dim=128,
+        head_channels=64,
+        attention_head_dim=32,
+        vision_aided=None,
+    )
+    return ModelConfig(generator, discriminator)
+
+
+def _cifar10() -> ModelConfig:
+    clip = _toy_clip("ViT-B-32", width=256, layers=4, heads=4)
+    text = TextEncoderConfig(clip=clip, clip_layer=-1, train_clip=True, num_layers=2, num_heads=4)
+    generator = GeneratorConfig(
+        resolution=32,
+        z_dim=128,
+        w_dim=512,
+        mapping_layers=4,
+        text=text,
+        channels=[512, 512, 256, 256],
+        blocks=[2, 2, 2, 2],
+        kernels=[4, 4, 4, 2],
+        attention=[False, True, True, False],
+        attention_head_dim=64,
+    )
+    discriminator = DiscriminatorConfig(
+        resolution=32,
+        channels=[512, 512, 256, 256],
+        blocks=[1, 1, 1, 1],
+        attention=[False, False, False, False],
+        text_width=256,
+        text_layers=1,
+        text_heads=4,
+        t_dim=256,
+        head_channels=128,
+        vision_aided=None,
+    )
+    return ModelConfig(generator, discriminator)
+
+
+def _paper_scale(
+    channels: list[int],
+    blocks: list[int],
+    kernels: list[int],
+    attention: list[bool],
+    d_channels: list[int],
+    d_blocks: list[int],
+    d_attention: list[bool],
+    text_layers: int,
+    d_text_layers: int,
+    vision_head_channels: int,
+    head_channels: int,
+) -> ModelConfig:
+    text = TextEncoderConfig(clip=CLIPConfig(model_name="ViT-L-14"), clip_layer=-2, num_layers=text_layers)
+    generator = GeneratorConfig(
+        resolution=64,
+        z_dim=128,
+        w_dim=1024,
+        mapping_layers=4,
+        text=text,
+        channels=channels,
+        blocks=blocks,
+        kernels=kernels,
+        attention=attention,
+    )
+    discriminator = DiscriminatorConfig(
+        resolution=64,
+        channels=d_channels,
+        blocks=d_blocks,
+        attention=d_attention,
+        text_width=768,
+        text_layers=d_text_layers,
+        text_heads=12,
+        t_dim=512,
+        head_channels=head_channels,
+        vision_aided=VisionAidedConfig(
+            clip=CLIPConfig(model_name="ViT-B-32"), tap_layers=[3, 7, 11], head_channels=vision_head_channels
+        ),
+    )
+    return ModelConfig(generator, discriminator)
+
+
+def _base() -> ModelConfig:
+    return _paper_scale(
+        channels=[512, 512, 512, 512, 256],
+        blocks=[2, 2, 2, 2, 2],
+        kernels=[2, 3, 3, 2, 2],
+        attention=[True, True, True, False, False],
+        d_channels=[512, 512, 512, 256, 128],
+        d_blocks=[1, 1, 1, 1, 1],
+        d_attention=[False, False, False, False, False],
+        text_layers=2,
+        d_text_layers=1,
+        vision_head_channels=256,
+        head_channels=256,
+    )
+
+
+def _giga() -> ModelConfig:
+    return _paper_scale(
+        channels=[1024, 1024, 1024, 512, 256],
+        blocks=[2, 2, 2, 2, 2],
+        kernels=[4, 4, 4, 3, 2],
+        attention=[True, True, True, True, False],
+        d_channels=[1536, 1536, 1024, 1024, 512],
+        d_blocks=[3, 2, 2, 2, 2],
+        d_attention=[False, False, False, False, False],
+        text_layers=4,
+        d_text_layers=2,
+        vision_head_channels=512,
+        head_channels=512,
+    )
+
+
+_PRESETS = {
+    "tiny": (_tiny, "unit tests: a forward pass in well under a second"),
+    "quickstart": (_quickstart, "32px, trains on 2 CPU cores in minutes"),
+    "cifar10": (_cifar10, "32px, CIFAR-10 class captions"),
+    "base": (_base, "64px, ~160M generator (the paper's 'deeper' ablation step)"),
+    "giga": (_giga, "64px, the paper's base model: 652.5M G, 381.4M D"),
+}
+
+
+def list_presets() -> dict[str, str]:
+    """Preset names and one-line descriptions."""
+    return {name: description for name, (_, description) in _PRESETS.items()}
+
+
+def get_preset(name: str) -> ModelConfig:
+    """A fresh copy of a named preset's ModelConfig."""
+    if name not in _PRESETS:
+        raise GigaGANError(f"unknown preset {name!r}; choose one of: {', '.join(_PRESETS)}")
+    config = copy.deepcopy(_PRESETS[name][0]())
+    config.validate()
+    return config

@@ -1,0 +1,215 @@
+"""GigaGAN discriminator: a text branch, a multi-scale input / multi-scale output (MS-I/O) image
+branch, and an optional vision-aided branch on frozen CLIP image features.
+
+MS-I/O: pyramid level i (0 = finest) enters the shared downsampling trunk at depth i through its
+own fromRGB, and a text-conditioned head predicts at every depth j >= i, giving L(L+1)/2
+predictions for L levels (15 for a 64px pyramid). Paths that share a depth run together as one
+batch, so the whole pyramid costs about 1.33 trunk passes instead of five.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from gigagan.config import DiscriminatorConfig, VisionAidedConfig
+from gigagan.models.clip import build_vision_tower, clip_architecture, clip_image_size, clip_preprocess
+from gigagan.models.pretrained import PretrainedModel
+from gigagan.models.text import CLIPTextFeatures, TextLayers
+from gigagan.nn import AdaptiveModulatedConv2d, EqualConv2d, EqualLinear, FeedForward, L2SelfAttention, downsample2x
+from gigagan.nn.equalized import leaky_relu_gain
+
+
+@dataclass
+class DiscriminatorOutput:
+    """Logits of every prediction; `pairs[k]` = (input level, output level) of `multiscale[k]`."""
+
+    multiscale: list[Tensor]  # each [B, r_j * r_j] (one logit per position of the output scale)
+    pairs: list[tuple[int, int]]
+    vision: list[Tensor]  # vision-aided heads, each [B, positions]; empty when disabled
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with a residual connection, same resolution and width."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = EqualConv2d(channels, channels, 3, activation=True)
+        self.conv2 = EqualConv2d(channels, channels, 3, activation=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x + self.conv2(self.conv1(x))) / math.sqrt(2)
+
+
+class DownsampleBlock(nn.Module):
+    """Halve the resolution and change the width, with a 1x1 skip path."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = EqualConv2d(in_channels, out_channels, 3, activation=True)
+        self.skip = EqualConv2d(in_channels, out_channels, 1, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = downsample2x(x)
+        return (self.skip(x) + self.conv(x)) / math.sqrt(2)
+
+
+class ImageSelfAttention(nn.Module):
+    """Pre-norm L2 self-attention and feed-forward over the pixels of a feature map."""
+
+    def __init__(self, channels: int, head_dim: int) -> None:
+        super().__init__()
+        self.norm_attention = nn.LayerNorm(channels)
+        self.attention = L2SelfAttention(channels, head_dim)
+        self.norm_ff = nn.LayerNorm(channels)
+        self.ff = FeedForward(channels, 2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        batch, channels, height, width = x.shape
+        tokens = x.flatten(2).transpose(1, 2)
+        tokens = tokens + self.attention(self.norm_attention(tokens))
+        tokens = tokens + self.ff(self.norm_ff(tokens))
+        return tokens.transpose(1, 2).reshape(batch, channels, height, width)
+
+
+class PredictionHead(nn.Module):
+    """Text-conditioned logits per position: a 1x1 convolution modulated by t_D, then an
+    unconditional logit plus a projection term <h, embed(t_D)>."""
+
+    def __init__(self, in_channels: int, head_channels: int, t_dim: int) -> None:
+        super().__init__()
+        self.conv = AdaptiveModulatedConv2d(in_channels, head_channels, 1, t_dim)
+        self.bias = nn.Parameter(torch.zeros(head_channels))
+        self.to_logit = EqualConv2d(head_channels, 1, 1)
+        self.embed_text = EqualLinear(t_dim, head_channels)
+        self.projection_gain = 1.0 / math.sqrt(head_channels)
+
+    def forward(self, x: Tensor, t: Tensor) -> Tensor:
+        h = leaky_relu_gain(self.conv(x, t) + self.bias[None, :, None, None].to(x.dtype))
+        projection = (h * self.embed_text(t)[:, :, None, None].to(h.dtype)).sum(dim=1) * self.projection_gain
+        return (self.to_logit(h)[:, 0] + projection).flatten(1)
+
+
+class TextBranch(nn.Module):
+    """CLIP text features -> learned transformer layers -> EOT token -> MLP -> t_D."""
+
+    def __init__(self, width: int, num_layers: int, num_heads: int, t_dim: int) -> None:
+        super().__init__()
+        self.layers = TextLayers(width, num_layers, num_heads)
+        self.mlp = nn.Sequential(EqualLinear(width, t_dim, activation=True), EqualLinear(t_dim, t_dim))
+
+    def forward(self, features: CLIPTextFeatures) -> Tensor:
+        _, eot = self.layers(features)
+        return self.mlp(eot)
+
+
+class VisionAidedDiscriminator(nn.Module):
+    """Frozen CLIP image tower; trainable convolutional heads on the token grids of chosen blocks,
+    each ending in a text-conditioned PredictionHead."""
+
+    def __init__(self, config: VisionAidedConfig, t_dim: int) -> None:
+        super().__init__()
+        self.clip = build_vision_tower(config.clip)
+        self.clip.requires_grad_(False)
+        self.clip.eval()
+        self.image_size = clip_image_size(config.clip)
+        num_blocks = len(self.clip.transformer.resblocks)
+        self.tap_layers = sorted({layer % num_blocks for layer in config.tap_layers})
+        width = int(clip_architecture(config.clip)["vision_cfg"]["width"])
+        self.heads = nn.ModuleList()
+        for _ in self.tap_layers:
+            convs = [EqualConv2d(width, config.head_channels, 1, activation=True)]
+            convs += [
+                EqualConv2d(config.head_channels, config.head_channels, 3, activation=True)
+                for _ in range(config.head_layers - 1)
+            ]
+            self.heads.append(
+                nn.ModuleDict(
+                    {
+                        "convs": nn.Sequential(*convs),
+                        "predict": PredictionHead(config.head_channels, config.head_channels, t_dim),
+                    }
+                )
+            )
+
+    def train(self, mode: bool = True) -> VisionAidedDiscriminator:
+        super().train(mode)
+        self.clip.eval()  # the frozen tower stays in inference mode
+        return self
+
+    def forward(self, images: Tensor, t: Tensor) -> list[Tensor]:
+        features = self.clip.forward_intermediates(
+            clip_preprocess(images, self.image_size),
+            indices=self.tap_layers,
+            stop_early=True,
+            normalize_intermediates=True,
+            intermediates_only=True,
+        )["image_intermediates"]
+        return [head["predict"](head["convs"](f), t) for head, f in zip(self.heads, features)]
+
+
+class Discriminator(PretrainedModel):
+    """D(pyramid, CLIP text features) -> logits of every MS-I/O prediction (and vision-aided heads)."""
+
+    config_key = "discriminator"
+    config_class = DiscriminatorConfig
+    weights_names = ("discriminator.safetensors",)
+
+    def __init__(self, config: DiscriminatorConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.num_levels = config.num_levels
+        self.text_branch = TextBranch(config.text_width, config.text_layers, config.text_heads, config.t_dim)
+        # Depth 0 is the finest resolution; config lists run coarsest first.
+        widths = config.channels[::-1]
+        self.from_rgb = nn.ModuleList(EqualConv2d(3, c, 1, activation=True) for c in widths)
+        self.blocks = nn.ModuleList()
+        for depth, channels in enumerate(widths):
+            level = self.num_levels - 1 - depth
+            layers: list[nn.Module] = [ResidualBlock(channels) for _ in range(config.blocks[level])]
+            if config.attention[level]:
+                layers.append(ImageSelfAttention(channels, config.attention_head_dim))
+            self.blocks.append(nn.Sequential(*layers))
+        self.heads = nn.ModuleList(PredictionHead(c, config.head_channels, config.t_dim) for c in widths)
+        self.downsample = nn.ModuleList(DownsampleBlock(a, b) for a, b in itertools.pairwise(widths))
+        self.vision_aided = (
+            VisionAidedDiscriminator(config.vision_aided, config.t_dim) if config.vision_aided is not None else None
+        )
+
+    @property
+    def num_predictions(self) -> int:
+        return self.num_levels * (self.num_levels + 1) // 2
+
+    def encode_text(self, features: CLIPTextFeatures) -> Tensor:
+        """t_D, [B, t_dim]."""
+        return self.text_branch(features)
+
+    def forward(
+        self, pyramid: list[Tensor], text: CLIPTextFeatures | Tensor, use_vision_aided: bool = True
+    ) -> DiscriminatorOutput:
+        """pyramid: [finest, ..., 4x4] images; text: CLIP text features or a precomputed t_D."""
+        if len(pyramid) != self.num_levels:
+            raise ValueError(f"expected {self.num_levels} pyramid levels, got {len(pyramid)}")
+        t = text if isinstance(text, Tensor) else self.encode_text(text)
+        logits: list[Tensor] = []
+        pairs: list[tuple[int, int]] = []
+        x: Tensor | None = None
+        for depth in range(self.num_levels):
+            entering = self.from_rgb[depth](pyramid[depth])
+            x = entering if x is None else torch.cat([x, entering], dim=0)
+            x = self.blocks[depth](x)
+            paths = depth + 1
+            head_logits = self.heads[depth](x, t.repeat(paths, 1))
+            logits.extend(head_logits.chunk(paths, dim=0))
+            pairs.extend((source, depth) for source in range(paths))
+            if depth < self.num_levels - 1:
+                x = self.downsample[depth](x)
+        vision: list[Tensor] = []
+        if self.vision_aided is not None and use_vision_aided:
+            vision = self.vision_aided(pyramid[0], t)
+        return DiscriminatorOutput(multiscale=logits, pairs=pairs, vision=vision)

@@ -1,0 +1,105 @@
+"""The text path: CLIP text tower (frozen or trainable) -> learned transformer layers T.
+
+`t_local` is every token's feature (keys and values for cross-attention, with a padding mask);
+`t_global` is the feature at the end-of-text token (input of the mapping network).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from gigagan.config import CLIPConfig, TextEncoderConfig
+from gigagan.models.clip import build_text_tower, clip_architecture
+from gigagan.nn import TransformerLayer
+
+
+@dataclass
+class CLIPTextFeatures:
+    """Per-token features of one CLIP layer, which tokens are real, and where each EOT sits."""
+
+    tokens: Tensor  # [B, L, width]
+    mask: Tensor  # [B, L] bool, True up to and including the EOT token
+    eot_index: Tensor  # [B] long
+
+
+@dataclass
+class TextEncoding:
+    """The generator's text conditioning."""
+
+    local: Tensor  # t_local, [B, L, width]
+    mask: Tensor  # [B, L] bool
+    global_: Tensor  # t_global, [B, width]
+
+
+class CLIPTextTower(nn.Module):
+    """open_clip text transformer that returns the tokens of one of its layers (default penultimate)."""
+
+    def __init__(self, config: CLIPConfig, layer: int = -2, trainable: bool = False) -> None:
+        super().__init__()
+        self.tower = build_text_tower(config)
+        num_layers = len(self.tower.transformer.resblocks)
+        self.layer_index = layer % num_layers
+        self.width = int(clip_architecture(config)["text_cfg"]["width"])
+        self.trainable = trainable
+        self.requires_grad_(trainable)
+        self.train(False)
+
+    def train(self, mode: bool = True) -> CLIPTextTower:
+        super().train(mode and self.trainable)  # a frozen tower always runs in inference mode
+        return self
+
+    def forward(self, token_ids: Tensor) -> CLIPTextFeatures:
+        with torch.set_grad_enabled(self.trainable and torch.is_grad_enabled()):
+            out = self.tower.forward_intermediates(
+                token_ids,
+                indices=[self.layer_index],
+                stop_early=True,
+                normalize_intermediates=True,
+                intermediates_only=True,
+                output_fmt="NLC",
+            )
+        tokens = out["text_intermediates"][0]
+        eot_index = token_ids.argmax(dim=-1)  # EOT has the largest id in CLIP's vocabulary
+        positions = torch.arange(token_ids.shape[1], device=token_ids.device)
+        mask = positions[None, :] <= eot_index[:, None]
+        return CLIPTextFeatures(tokens=tokens, mask=mask, eot_index=eot_index)
+
+
+class TextLayers(nn.Module):
+    """A stack of bidirectional transformer layers over CLIP tokens, with a final LayerNorm."""
+
+    def __init__(self, width: int, num_layers: int, num_heads: int, ff_mult: int = 4) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(TransformerLayer(width, num_heads, ff_mult) for _ in range(num_layers))
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, features: CLIPTextFeatures) -> tuple[Tensor, Tensor]:
+        """(all tokens [B, L, width], EOT token [B, width])."""
+        x = features.tokens
+        for layer in self.layers:
+            x = layer(x, features.mask)
+        x = self.norm(x)
+        eot = x[torch.arange(x.shape[0], device=x.device), features.eot_index]
+        return x, eot
+
+
+class TextEncoder(nn.Module):
+    """CLIP text tower plus learned layers T: token ids -> (t_local, mask, t_global)."""
+
+    def __init__(self, config: TextEncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.clip = CLIPTextTower(config.clip, config.clip_layer, config.train_clip)
+        self.width = self.clip.width
+        self.layers = TextLayers(self.width, config.num_layers, config.num_heads, config.ff_mult)
+
+    def forward(self, token_ids: Tensor | None = None, clip_features: CLIPTextFeatures | None = None) -> TextEncoding:
+        if clip_features is None:
+            if token_ids is None:
+                raise ValueError("give token_ids or clip_features")
+            clip_features = self.clip(token_ids)
+        local, global_ = self.layers(clip_features)
+        return TextEncoding(local=local, mask=clip_features.mask, global_=global_)

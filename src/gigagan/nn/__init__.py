@@ -1,0 +1,21 @@
+"""Building blocks with no GigaGAN knowledge: equalized layers, adaptive modulated convolution,
+L2 attention, resampling."""
+
+from gigagan.nn.attention import CrossAttention, FeedForward, L2SelfAttention, TransformerLayer, l2_attention
+from gigagan.nn.equalized import EqualConv2d, EqualLinear
+from gigagan.nn.modconv import AdaptiveModulatedConv2d
+from gigagan.nn.resample import downsample2x, image_pyramid, upsample2x
+
+__all__ = [
+    "AdaptiveModulatedConv2d",
+    "CrossAttention",
+    "EqualConv2d",
+    "EqualLinear",
+    "FeedForward",
+    "L2SelfAttention",
+    "TransformerLayer",
+    "downsample2x",
+    "image_pyramid",
+    "l2_attention",
+    "upsample2x",
+]

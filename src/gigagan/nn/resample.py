@@ -1,0 +1,31 @@
+"""Resampling by factors of two with a [1, 3, 3, 1] binomial filter (StyleGAN's choice), and the
+antialiased image pyramid fed to the multi-scale discriminator."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def upsample2x(x: Tensor) -> Tensor:
+    """2x bilinear upsampling (equal to zero-insertion followed by the [1, 3, 3, 1] filter)."""
+    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
+def downsample2x(x: Tensor) -> Tensor:
+    """2x downsampling: [1, 3, 3, 1] binomial low-pass filter, then stride 2."""
+    channels = x.shape[1]
+    taps = torch.tensor([1.0, 3.0, 3.0, 1.0], device=x.device, dtype=x.dtype)
+    kernel = torch.outer(taps, taps) / 64.0
+    kernel = kernel.expand(channels, 1, 4, 4)
+    x = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    return F.conv2d(x, kernel, stride=2, groups=channels)
+
+
+def image_pyramid(image: Tensor, num_levels: int) -> list[Tensor]:
+    """[image, image/2, image/4, ...], finest first, `num_levels` entries (antialiased)."""
+    levels = [image]
+    for _ in range(num_levels - 1):
+        levels.append(downsample2x(levels[-1]))
+    return levels

@@ -1,0 +1,36 @@
+"""Shared fixtures: tiny configs, fixed seeds, no network."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
+
+from gigagan import get_preset
+from gigagan.config import ModelConfig
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def tiny() -> ModelConfig:
+    return get_preset("tiny")
+
+
+@pytest.fixture
+def tiny64() -> ModelConfig:
+    """The tiny preset grown to 64px: five pyramid levels, 15 discriminator predictions."""
+    config = get_preset("tiny")
+    for network in (config.generator, config.discriminator):
+        network.resolution = 64
+        network.channels = [*network.channels, 16]
+        network.blocks = [*network.blocks, 1]
+        network.attention = [*network.attention, False]
+    config.generator.kernels = [*config.generator.kernels, 2]
+    return config

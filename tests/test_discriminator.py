@@ -1,0 +1,67 @@
+"""Discriminator: MS-I/O predictions, text conditioning, vision-aided branch, gradients."""
+
+from __future__ import annotations
+
+import torch
+
+from gigagan.config import ModelConfig
+from gigagan.models import Discriminator, Generator
+from gigagan.nn import image_pyramid
+
+
+def setup(config: ModelConfig, batch: int = 2):
+    generator = Generator(config.generator)
+    discriminator = Discriminator(config.discriminator)
+    ids = generator.tokenize(["a red circle", "a blue square at the bottom"][:batch])
+    features = generator.text_encoder.clip(ids)
+    images = torch.rand(batch, 3, config.discriminator.resolution, config.discriminator.resolution) * 2 - 1
+    return generator, discriminator, features, image_pyramid(images, discriminator.num_levels)
+
+
+def test_five_levels_give_fifteen_predictions_at_every_later_scale(tiny64: ModelConfig) -> None:
+    _, discriminator, features, pyramid = setup(tiny64)
+    out = discriminator(pyramid, features)
+    assert discriminator.num_predictions == 15
+    assert len(out.multiscale) == 15 and len(out.pairs) == 15
+    assert sorted(out.pairs) == sorted((i, j) for j in range(5) for i in range(5) if i <= j)
+    for (_, scale), logits in zip(out.pairs, out.multiscale):
+        side = 64 // 2**scale
+        assert logits.shape == (2, side * side)
+    assert len(out.vision) == 1 and out.vision[0].shape[0] == 2
+
+
+def test_each_level_enters_at_its_own_depth(tiny: ModelConfig) -> None:
+    _, discriminator, features, pyramid = setup(tiny)
+    base = discriminator(pyramid, features)
+    changed = [level.clone() for level in pyramid]
+    changed[2] = torch.rand_like(changed[2])  # only the 8px input changes
+    out = discriminator(changed, features)
+    for (source, _), a, b in zip(base.pairs, base.multiscale, out.multiscale):
+        assert torch.equal(a, b) == (source != 2)
+
+
+def test_predictions_depend_on_the_text(tiny: ModelConfig) -> None:
+    generator, discriminator, features, pyramid = setup(tiny)
+    other = generator.text_encoder.clip(generator.tokenize(["a yellow star", "a green triangle"]))
+    a, b = discriminator(pyramid, features), discriminator(pyramid, other)
+    assert all(not torch.allclose(x, y) for x, y in zip(a.multiscale, b.multiscale))
+
+
+def test_gradients_reach_every_trainable_parameter_and_not_frozen_clip(tiny: ModelConfig) -> None:
+    _, discriminator, features, pyramid = setup(tiny)
+    pyramid = [level.requires_grad_() for level in pyramid]
+    out = discriminator(pyramid, features)
+    loss = sum(logits.mean() for logits in out.multiscale + out.vision)
+    loss.backward()
+    trainable = [(n, p) for n, p in discriminator.named_parameters() if p.requires_grad]
+    missing = [n for n, p in trainable if p.grad is None or not torch.any(p.grad != 0)]
+    assert missing == []
+    assert all(level.grad is not None for level in pyramid), "gradients must reach the images (for G and R1)"
+    clip = discriminator.vision_aided.clip
+    assert all(not p.requires_grad for p in clip.parameters())
+    assert not clip.training
+
+
+def test_vision_aided_branch_can_be_skipped(tiny: ModelConfig) -> None:
+    _, discriminator, features, pyramid = setup(tiny)
+    assert discriminator(pyramid, features, use_vision_aided=False).vision == []
