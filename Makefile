@@ -16,7 +16,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check $(wildcard src tests benchmarks)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

@@ -51,9 +51,9 @@ def test_grouped_modconv_equals_per_sample_loop(num_kernels: int, upsample: bool
 def test_modconv_matches_reference_for_any_shape(
     batch: int, in_channels: int, out_channels: int, num_kernels: int, kernel_size: int
 ) -> None:
-    layer = AdaptiveModulatedConv2d(in_channels, out_channels, kernel_size, w_dim=4, num_kernels=num_kernels)
-    x, w = torch.randn(batch, in_channels, 5, 5), torch.randn(batch, 4)
-    torch.testing.assert_close(layer(x, w), loop_reference(layer, x, w), rtol=1e-4, atol=1e-5)
+    layer = AdaptiveModulatedConv2d(in_channels, out_channels, kernel_size, w_dim=4, num_kernels=num_kernels).double()
+    x, w = torch.randn(batch, in_channels, 5, 5, dtype=torch.float64), torch.randn(batch, 4, dtype=torch.float64)
+    torch.testing.assert_close(layer(x, w), loop_reference(layer, x, w), rtol=1e-7, atol=1e-9)
 
 
 def test_kernel_weights_are_a_softmax_over_the_bank() -> None:

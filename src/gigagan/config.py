@@ -141,6 +141,48 @@ class ModelConfig:
             raise GigaGANError("generator and discriminator resolutions differ")
 
 
+@dataclass
+class LossConfig:
+    """Weights and schedules of every loss term (GigaGAN section 3.4)."""
+
+    r1_gamma: float = 0.2048
+    r1_interval: int = 16  # lazy R1: every N discriminator steps, scaled by N
+    matching_aware_weight: float = 1.0  # real images with wrong captions count as fake (D and G)
+    clip_weight: float = 0.2  # CLIP contrastive loss on generated images (needs CLIP weights)
+    vision_aided_weight: float = 0.5  # vision-aided discriminator (needs CLIP weights)
+    augment: bool = False  # differentiable translation / colour / cutout for small datasets
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs besides the networks (stored in the run's config.json)."""
+
+    data: str = "shapes"
+    resolution: int | None = None  # defaults to the model's
+    caption_template: str | None = None  # class-folder data: e.g. "a photo of a {label}"
+    max_steps: int = 10_000
+    batch_size: int = 16
+    seed: int = 0
+    lr_generator: float = 0.0025
+    lr_discriminator: float = 0.0025
+    betas: tuple[float, float] = (0.0, 0.99)
+    attention_weight_decay: float = 0.01
+    ema_half_life_images: int = 10_000  # EMA of G: half-life in images (StyleGAN's ema_kimg)
+    ema_rampup: float | None = 0.05  # half-life at most step * batch * rampup early in training
+    loss: LossConfig = field(default_factory=LossConfig)
+    bf16: bool = False
+    grad_checkpointing: bool = False
+    num_workers: int = 0
+    log_every: int = 10
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    max_bad_steps: int = 10  # stop after this many non-finite steps in a row
+    deterministic: bool = False
+    clip_weights: str | None = None  # CLIP checkpoint for the vision-aided D and the CLIP loss
+    sample_prompts: list[str] = field(default_factory=list)
+
+
 def _check_resolution(resolution: int) -> None:
     if resolution < 4 or resolution & (resolution - 1):
         raise GigaGANError(f"resolution must be a power of two of at least 4, got {resolution}")
@@ -177,7 +219,11 @@ def config_from_dict(cls: type[T], data: dict[str, Any]) -> T:
     values = {}
     for name, value in data.items():
         nested = _dataclass_in(hints[name])
-        values[name] = config_from_dict(nested, value) if nested and value is not None else value
+        if nested and value is not None:
+            value = config_from_dict(nested, value)
+        elif typing.get_origin(hints[name]) is tuple and isinstance(value, list):
+            value = tuple(value)
+        values[name] = value
     return cls(**values)
 
 
@@ -250,23 +296,23 @@ def _tiny() -> ModelConfig:
 
 def _quickstart() -> ModelConfig:
     clip = _toy_clip("ViT-B-32", width=128, layers=2, heads=4)
-    text = TextEncoderConfig(clip=clip, clip_layer=-1, train_clip=True, num_layers=1, num_heads=4, ff_mult=2)
+    text = TextEncoderConfig(clip=clip, clip_layer=-1, num_layers=2, num_heads=4, ff_mult=2)
     generator = GeneratorConfig(
         resolution=32,
         z_dim=64,
         w_dim=256,
         mapping_layers=2,
         text=text,
-        channels=[256, 256, 128, 64],
+        channels=[192, 192, 128, 64],
         blocks=[1, 1, 1, 1],
-        kernels=[4, 4, 2, 1],
-        attention=[False, True, False, False],
+        kernels=[2, 2, 2, 1],
+        attention=[False, True, True, False],
         attention_head_dim=32,
         ff_mult=2,
     )
     discriminator = DiscriminatorConfig(
         resolution=32,
-        channels=[256, 256, 128, 64],
+        channels=[192, 192, 128, 64],
         blocks=[1, 1, 1, 1],
         attention=[False, False, False, False],
         text_width=128,
@@ -275,7 +321,7 @@ def _quickstart() -> ModelConfig:
         t_dim=128,
         head_channels=64,
         attention_head_dim=32,
-        vision_aided=None,
+        vision_aided=VisionAidedConfig(clip=_toy_clip("ViT-B-32", width=128, layers=2, heads=4), head_channels=64),
     )
     return ModelConfig(generator, discriminator)
 

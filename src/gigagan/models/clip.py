@@ -99,6 +99,24 @@ def build_vision_tower(config: CLIPConfig) -> nn.Module:
     return tower
 
 
+def build_clip_model(config: CLIPConfig) -> nn.Module:
+    """A whole open_clip CLIP (image and text towers, projections, logit scale) for scoring."""
+    architecture = clip_architecture(config)
+    model = open_clip.CLIP(
+        embed_dim=architecture["embed_dim"],
+        vision_cfg=architecture["vision_cfg"],
+        text_cfg=architecture["text_cfg"],
+        quick_gelu=_quick_gelu(config, architecture),
+    )
+    if _should_load(config):
+        path = resolve_clip_checkpoint(config)
+        result = model.load_state_dict(_read_clip_state_dict(path), strict=False)
+        missing = [k for k in result.missing_keys if k != "attn_mask"]
+        if missing:
+            raise GigaGANError(f"CLIP checkpoint {path} lacks {len(missing)} weights, e.g. {missing[0]}")
+    return model
+
+
 def clip_image_size(config: CLIPConfig) -> int:
     size = clip_architecture(config)["vision_cfg"]["image_size"]
     return int(size if isinstance(size, int) else size[0])

@@ -14,6 +14,7 @@ from typing import Literal
 import torch
 from einops import rearrange
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from gigagan.config import GeneratorConfig
 from gigagan.models.clip import CLIPTokenizer
@@ -164,6 +165,7 @@ class SynthesisNetwork(nn.Module):
             in_channels = config.channels[level]
         self.ws_per_level = [level.num_ws for level in self.levels]
         self.num_ws = sum(self.ws_per_level)
+        self.gradient_checkpointing = False  # recompute each level in backward to save memory
 
     def ws_slices(self) -> list[slice]:
         """Rows of w+ each level reads, coarsest level first."""
@@ -182,7 +184,12 @@ class SynthesisNetwork(nn.Module):
         for index, (level, rows) in enumerate(zip(self.levels, self.ws_slices())):
             level_text = text[:, index] if text.dim() == 4 else text
             level_mask = text_mask[:, index] if text_mask.dim() == 3 else text_mask
-            x, level_rgb = level(x, ws[:, rows], level_text, level_mask, noise_mode)
+            if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
+                x, level_rgb = checkpoint(
+                    level, x, ws[:, rows], level_text, level_mask, noise_mode, use_reentrant=False
+                )
+            else:
+                x, level_rgb = level(x, ws[:, rows], level_text, level_mask, noise_mode)
             rgb = level_rgb if rgb is None else upsample2x(rgb) + level_rgb
             pyramid.append(rgb)
         return pyramid[::-1]

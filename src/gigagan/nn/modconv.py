@@ -5,8 +5,10 @@ Each layer keeps a bank of N kernels. For a style vector w the layer
   2. scales its input channels by s = affine_style(w) (StyleGAN2 modulation),
   3. rescales every output channel to unit norm (demodulation),
 and runs all samples at once as a single grouped convolution (groups = batch size).
-With N = 1 the kernel is shared, so the layer uses the cheaper equivalent form
-conv(x * s, W) * d without building any per-sample kernel.
+Steps 2 and 3 are applied to the activations (x * s before, * d after the convolution), which is
+exactly equivalent, so the only per-sample tensor is the bank mixture [B, out, in, k, k]; the
+demodulation norms come from the bank's Gram matrix without touching it. With N = 1 the kernel is
+shared and the layer is a plain batched convolution.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from torch import Tensor, nn
 
 from gigagan.nn.equalized import EqualLinear
 from gigagan.nn.resample import upsample2x
+
+
+def _at_least_float32(x: Tensor) -> Tensor:
+    return x.to(torch.promote_types(x.dtype, torch.float32))
 
 
 class AdaptiveModulatedConv2d(nn.Module):
@@ -65,30 +71,45 @@ class AdaptiveModulatedConv2d(nn.Module):
         return kernels
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
+        # Modulating the input channels and demodulating the output channels is the same as
+        # convolving with the modulated, demodulated kernel, and only the bank mixture has to
+        # exist per sample; the demodulation norms come from the bank's Gram matrix.
         if self.upsample:
             x = upsample2x(x)
-        if self.num_kernels == 1:
-            return self._shared_kernel_forward(x, w)
-        batch, _, height, width = x.shape
-        kernels = self.per_sample_kernels(w).to(x.dtype)
-        out = F.conv2d(
-            x.reshape(1, batch * self.in_channels, height, width),
-            kernels.reshape(batch * self.out_channels, self.in_channels, self.kernel_size, self.kernel_size),
-            padding=self.kernel_size // 2,
-            groups=batch,
-        )
-        return out.reshape(batch, self.out_channels, height, width)
-
-    def _shared_kernel_forward(self, x: Tensor, w: Tensor) -> Tensor:
-        weight = self.bank[0] * self.weight_gain
         styles = self.to_style(w)
         x = x * styles[:, :, None, None].to(x.dtype)
-        x = F.conv2d(x, weight.to(x.dtype), padding=self.kernel_size // 2)
+        batch, _, height, width = x.shape
+        padding = self.kernel_size // 2
+        if self.num_kernels == 1:
+            weights = None
+            out = F.conv2d(x, (self.bank[0] * self.weight_gain).to(x.dtype), padding=padding)
+        else:
+            weights = self.kernel_weights(w)
+            kernels = (weights * self.weight_gain) @ self.bank.flatten(1)  # [B, O*I*k*k]
+            kernels = kernels.view(batch * self.out_channels, self.in_channels, self.kernel_size, self.kernel_size)
+            grouped = x.reshape(1, batch * self.in_channels, height, width)
+            out = F.conv2d(grouped, kernels.to(x.dtype), padding=padding, groups=batch)
+            out = out.view(batch, self.out_channels, height, width)
         if self.demodulate:
-            # |W_o * s|^2 = sum_i s_i^2 sum_kl W_oikl^2, computed without a per-sample kernel.
-            norms = styles.square() @ weight.square().sum(dim=(2, 3)).t()
-            x = x * torch.rsqrt(norms + 1e-8)[:, :, None, None].to(x.dtype)
-        return x
+            out = out * self._demodulation(weights, styles)[:, :, None, None].to(out.dtype)
+        return out
+
+    def _demodulation(self, weights: Tensor | None, styles: Tensor) -> Tensor:
+        """1 / |modulated kernel| per sample and output channel, [B, out]."""
+        squared_styles = _at_least_float32(styles).square()
+        bank = _at_least_float32(self.bank) * self.weight_gain
+        if weights is None:
+            norms = squared_styles @ bank[0].square().sum(dim=(2, 3)).t()
+        else:
+            n = self.num_kernels
+            # |sum_n a_n W_n s|^2 = sum_nm a_n a_m sum_i s_i^2 <W_n[o, i], W_m[o, i]>
+            pairs = bank.flatten(3)  # [N, O, I, k*k]; one product per pair keeps memory at one kernel
+            gram = torch.stack([(pairs[i] * pairs[j]).sum(dim=-1) for i in range(n) for j in range(n)])
+            gram = gram.reshape(n * n * self.out_channels, self.in_channels)
+            per_pair = (squared_styles @ gram.t()).view(-1, n, n, self.out_channels)
+            weights = _at_least_float32(weights)
+            norms = torch.einsum("bn,bm,bnmo->bo", weights, weights, per_pair)
+        return torch.rsqrt(norms + 1e-8)
 
     def extra_repr(self) -> str:
         return (
