@@ -12,6 +12,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 from gigagan import get_preset
 from gigagan.config import ModelConfig
 
+# Tests use tiny networks, for which one thread is fastest, and some start subprocesses that
+# would otherwise compete for the same two cores.
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _seed() -> None:

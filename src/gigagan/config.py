@@ -161,6 +161,7 @@ class TrainConfig:
     resolution: int | None = None  # defaults to the model's
     caption_template: str | None = None  # class-folder data: e.g. "a photo of a {label}"
     max_steps: int = 10_000
+    max_minutes: float | None = None  # also stop (with a checkpoint) after this much wall-clock time
     batch_size: int = 16
     seed: int = 0
     lr_generator: float = 0.0025
@@ -172,6 +173,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     bf16: bool = False
     grad_checkpointing: bool = False
+    noise_mode: str = "random"  # per-pixel noise in training: random (drawn per rank), const or none
     num_workers: int = 0
     log_every: int = 10
     sample_every: int = 500

@@ -1,0 +1,14 @@
+"""Training: the loss object, the phase loop, checkpoints, EMA and multi-process support."""
+
+from gigagan.training.loop import Trainer, TrainingDiverged, TrainResult
+from gigagan.training.loss import GigaGANLoss, TrainingBatch, mismatched_indices, r1_penalty
+
+__all__ = [
+    "GigaGANLoss",
+    "TrainResult",
+    "Trainer",
+    "TrainingBatch",
+    "TrainingDiverged",
+    "mismatched_indices",
+    "r1_penalty",
+]

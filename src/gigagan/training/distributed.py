@@ -1,0 +1,115 @@
+"""Multi-GPU and multi-node training through `torchrun`.
+
+Gradients are averaged across ranks with one flattened all-reduce per phase (the approach of
+StyleGAN2-ADA): the phases toggle which network receives gradients, which DistributedDataParallel's
+reducer does not allow. Every rank draws the same global random numbers and keeps its own slice, so
+a run on N ranks follows the same trajectory as one process with the same global batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from gigagan.errors import GigaGANError
+
+
+@dataclass
+class DistributedContext:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = dataclasses.field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    def local_slice(self, x: torch.Tensor) -> torch.Tensor:
+        """This rank's rows of a global-batch tensor (interleaved: rank, rank + W, ...)."""
+        return x[self.rank :: self.world_size]
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """'auto', 'cpu', 'cuda' or 'cuda:N'; a one-line error for anything unavailable."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise GigaGANError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from error
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise GigaGANError(f"device {name!r} requested but CUDA is not available on this machine")
+        if device.index is None:
+            device = torch.device("cuda", local_rank)
+    elif device.type != "cpu":
+        raise GigaGANError(f"unsupported device {name!r}; use auto, cpu, cuda or cuda:N")
+    return device
+
+
+def init_distributed(device_name: str = "auto") -> DistributedContext:
+    """Join the process group that `torchrun` describes (RANK, WORLD_SIZE, LOCAL_RANK), if any."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = resolve_device(device_name, local_rank)
+    if world_size > 1 and not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend, timeout=datetime.timedelta(minutes=30))
+    return DistributedContext(rank=rank, world_size=world_size, local_rank=local_rank, device=device)
+
+
+def all_reduce_gradients(module: nn.Module, context: DistributedContext) -> None:
+    """Average the gradients of `module`'s trainable parameters over all ranks (one all-reduce)."""
+    if not context.enabled:
+        return
+    params = [p for p in module.parameters() if p.requires_grad]
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.flatten() for g in grads])
+    dist.all_reduce(flat)
+    flat /= context.world_size
+    offset = 0
+    for param in params:
+        count = param.numel()
+        param.grad = flat[offset : offset + count].view_as(param).clone()
+        offset += count
+
+
+def broadcast_module(module: nn.Module, context: DistributedContext) -> None:
+    """Copy rank 0's parameters and buffers to every rank."""
+    if not context.enabled:
+        return
+    for tensor in [*module.parameters(), *module.buffers()]:
+        dist.broadcast(tensor.data, src=0)
+
+
+def all_reduce_flag(value: bool, context: DistributedContext) -> bool:
+    """True on every rank if `value` is True on any rank."""
+    if not context.enabled:
+        return value
+    flag = torch.tensor([1.0 if value else 0.0])
+    dist.all_reduce(flag)
+    return bool(flag.item() > 0)
+
+
+def barrier(context: DistributedContext) -> None:
+    if context.enabled:
+        dist.barrier()
+
+
+def shutdown(context: DistributedContext) -> None:
+    if context.enabled and dist.is_initialized():
+        dist.destroy_process_group()

@@ -1,0 +1,412 @@
+"""The training loop: a plain loop over phases (G main, D main, D regularisation at its interval),
+with the trainer outside the networks.
+
+Every random draw that shapes a step (z, wrong captions, augmentation) is made for the global batch
+from the global RNG, which all ranks seed and advance alike, and each rank keeps its own rows; so
+one process and N processes with the same global batch follow the same trajectory, and a resumed
+run continues exactly where the checkpoint left off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from gigagan.config import ModelConfig, TrainConfig, config_to_dict
+from gigagan.errors import GigaGANError
+from gigagan.models import Discriminator, Generator
+from gigagan.training import checkpoint as ckpt
+from gigagan.training.augment import AugmentParams
+from gigagan.training.distributed import (
+    DistributedContext,
+    all_reduce_flag,
+    all_reduce_gradients,
+    barrier,
+    broadcast_module,
+)
+from gigagan.training.ema import GeneratorEMA
+from gigagan.training.logging import RunLogger
+from gigagan.training.loss import CLIPContrastiveLoss, GigaGANLoss, TrainingBatch, mismatched_indices
+
+log = logging.getLogger(__name__)
+
+
+class TrainingDiverged(GigaGANError):
+    """Too many non-finite steps in a row."""
+
+
+@dataclass
+class TrainResult:
+    step: int
+    images_seen: int
+    last_checkpoint: Path | None
+    skipped_steps: int
+    stats: dict[str, float]
+
+
+def _optimizer(
+    module: nn.Module, lr: float, betas: tuple[float, float], attention_decay: float, ratio: float = 1.0
+) -> torch.optim.AdamW:
+    """AdamW; attention weights get a small weight decay, everything else none. `ratio` adapts lr and
+    betas for lazy regularisation (StyleGAN2's mb_ratio)."""
+    attention, other = [], []
+    for name, param in module.named_parameters():
+        if param.requires_grad:
+            (attention if "attention" in name and param.dim() > 1 else other).append(param)
+    groups = [{"params": other, "weight_decay": 0.0}]
+    if attention:
+        groups.append({"params": attention, "weight_decay": attention_decay})
+    return torch.optim.AdamW(groups, lr=lr * ratio, betas=(betas[0] ** ratio, betas[1] ** ratio), eps=1e-8)
+
+
+def _gradients_finite(params: list[nn.Parameter]) -> bool:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return True
+    return bool(torch.isfinite(torch.stack([g.float().abs().sum() for g in grads])).all())
+
+
+class Trainer:
+    """Trains a generator and discriminator pair on one data source; see `gigagan train --help`."""
+
+    def __init__(
+        self,
+        model_config: ModelConfig,
+        config: TrainConfig,
+        run_dir: str | Path,
+        context: DistributedContext | None = None,
+        resume: bool | str | Path = False,
+        progress: bool = True,
+        on_step: Callable[[int, dict[str, float]], None] | None = None,
+    ) -> None:
+        self.context = context or DistributedContext()
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.progress = progress and self.context.is_main
+        self.on_step = on_step
+        if config.batch_size % self.context.world_size:
+            raise GigaGANError(
+                f"batch size {config.batch_size} is not divisible by the {self.context.world_size} ranks"
+            )
+        if config.noise_mode not in ("random", "const", "none"):
+            raise GigaGANError(f"noise mode must be random, const or none, got {config.noise_mode!r}")
+        if config.batch_size < 1 or config.max_steps < 0:
+            raise GigaGANError("batch size must be positive and max steps non-negative")
+        self.local_batch = config.batch_size // self.context.world_size
+        if config.deterministic:
+            torch.use_deterministic_algorithms(True)
+        self.model_config = self._configure_clip(model_config)
+        self.logger = RunLogger(self.run_dir, enabled=self.context.is_main)
+
+        torch.manual_seed(config.seed)
+        device = self.context.device
+        self.generator = Generator(self.model_config.generator).to(device).train()
+        self.discriminator = Discriminator(self.model_config.discriminator).to(device).train()
+        broadcast_module(self.generator, self.context)
+        broadcast_module(self.discriminator, self.context)
+        if config.grad_checkpointing:
+            self.generator.synthesis.gradient_checkpointing = True
+        self.ema = GeneratorEMA(self.generator, config.ema_half_life_images, config.ema_rampup)
+        self.g_params = [p for p in self.generator.parameters() if p.requires_grad]
+        self.d_params = [p for p in self.discriminator.parameters() if p.requires_grad]
+        interval = config.loss.r1_interval
+        ratio = interval / (interval + 1) if config.loss.r1_gamma > 0 and interval > 0 else 1.0
+        self.optimizers = {
+            "generator": _optimizer(self.generator, config.lr_generator, config.betas, config.attention_weight_decay),
+            "discriminator": _optimizer(
+                self.discriminator, config.lr_discriminator, config.betas, config.attention_weight_decay, ratio
+            ),
+        }
+        clip_loss = None
+        if config.clip_weights and config.loss.clip_weight > 0 and self.model_config.discriminator.vision_aided:
+            clip_loss = CLIPContrastiveLoss(self.model_config.discriminator.vision_aided.clip).to(device)
+        self.loss = GigaGANLoss(
+            self.generator,
+            self.discriminator,
+            config.loss,
+            clip_loss=clip_loss,
+            use_vision_aided=bool(config.clip_weights) and config.loss.vision_aided_weight > 0,
+            autocast_dtype=torch.bfloat16 if config.bf16 else None,
+            noise_mode=config.noise_mode,
+        )
+        self.stream = self._build_stream()
+        self.step = 0
+        self.images_seen = 0
+        self.skipped_steps = 0
+        self.bad_in_a_row = 0
+        self.last_checkpoint: Path | None = None
+        self.sample_z = torch.randn(
+            len(self.sample_prompts()),
+            self.model_config.generator.z_dim,
+            generator=torch.Generator().manual_seed(config.seed + 12345),
+        )
+        if resume:
+            self._resume(resume)
+
+    # ------------------------------------------------------------------ set-up helpers
+
+    def _configure_clip(self, model_config: ModelConfig) -> ModelConfig:
+        model_config = dataclasses.replace(model_config, discriminator=dataclasses.replace(model_config.discriminator))
+        vision = model_config.discriminator.vision_aided
+        if self.config.clip_weights and vision is not None:
+            clip = dataclasses.replace(vision.clip, pretrained=self.config.clip_weights)
+            model_config.discriminator.vision_aided = dataclasses.replace(vision, clip=clip)
+        elif vision is not None:
+            model_config.discriminator.vision_aided = None
+            if self.context.is_main:
+                log.warning(
+                    "notice: no CLIP weights configured (--clip-weights): the vision-aided discriminator "
+                    "and the CLIP contrastive loss are off"
+                )
+        return model_config
+
+    def _build_stream(self) -> Any:
+        from gigagan.data import BatchStream, build_dataset
+
+        resolution = self.config.resolution or self.model_config.generator.resolution
+        if resolution != self.model_config.generator.resolution:
+            raise GigaGANError(
+                f"--resolution {resolution} differs from the model's {self.model_config.generator.resolution}"
+            )
+        self.dataset = build_dataset(
+            self.config.data,
+            resolution,
+            seed=self.config.seed,
+            caption_template=self.config.caption_template,
+            rank=self.context.rank,
+            world_size=self.context.world_size,
+        )
+        skipped = getattr(self.dataset, "skipped", {})
+        if skipped and any(skipped.values()) and self.context.is_main:
+            examples = "; ".join(getattr(self.dataset, "skipped_examples", [])[:3])
+            log.warning("skipped %s (e.g. %s)", skipped, examples)
+            self.logger.event(0, "data", f"skipped {skipped}; e.g. {examples}")
+        return BatchStream(
+            self.dataset,
+            self.local_batch,
+            seed=self.config.seed,
+            rank=self.context.rank,
+            world_size=self.context.world_size,
+            num_workers=self.config.num_workers,
+        )
+
+    def sample_prompts(self) -> list[str]:
+        if self.config.sample_prompts:
+            return list(self.config.sample_prompts)
+        if self.config.data.startswith("shapes"):
+            from gigagan.data.shapes import heldout_prompts
+
+            return [prompt if isinstance(prompt, str) else prompt[0] for prompt in heldout_prompts(8, seed=0)]
+        return [self.dataset[i]["caption"] for i in range(min(8, len(self.dataset)))]
+
+    def _resume(self, resume: bool | str | Path) -> None:
+        path = ckpt.latest_checkpoint(self.run_dir) if resume is True else Path(resume)
+        if path is None:
+            raise GigaGANError(f"--resume: no checkpoint found in {self.run_dir}")
+        state = ckpt.load_checkpoint(path, self._networks(), self.optimizers)
+        self.step = int(state["step"])
+        self.images_seen = int(state["images_seen"])
+        self.skipped_steps = int(state.get("skipped_steps", 0))
+        self.bad_in_a_row = int(state.get("bad_in_a_row", 0))
+        self.stream.load_state_dict(state["data"])
+        self.last_checkpoint = path
+        if self.context.is_main:
+            log.info("resumed from %s at step %d", path, self.step)
+
+    def _networks(self) -> dict[str, nn.Module]:
+        return {"generator": self.generator, "generator_ema": self.ema.model, "discriminator": self.discriminator}
+
+    # ------------------------------------------------------------------ one step
+
+    def _next_batch(self) -> TrainingBatch:
+        with torch.random.fork_rng(devices=[]):  # loaders draw seeds from the global RNG; keep it exact
+            images, captions = next(self.stream)
+        device = self.context.device
+        if self.context.enabled:
+            gathered: list[list[str]] = [[] for _ in range(self.context.world_size)]
+            dist.all_gather_object(gathered, list(captions))
+            # rank r holds global rows r, r + W, ...: interleave back into global order
+            global_captions = [gathered[r][i] for i in range(self.local_batch) for r in range(self.context.world_size)]
+        else:
+            global_captions = list(captions)
+        global_batch = len(global_captions)
+        z_dim = self.model_config.generator.z_dim
+        mismatch, valid = mismatched_indices(global_captions)
+        z = torch.randn(global_batch, z_dim)
+        z_discriminator = torch.randn(global_batch, z_dim)
+        augment = AugmentParams.sample(global_batch, torch.device("cpu")) if self.config.loss.augment else None
+        rows = torch.arange(self.context.rank, global_batch, self.context.world_size)
+        tokenize = self.generator.tokenize
+        return TrainingBatch(
+            images=images.to(device, non_blocking=True),
+            captions=list(captions),
+            tokens=tokenize(list(captions)).to(device),
+            mismatched_tokens=tokenize([global_captions[int(mismatch[r])] for r in rows]).to(device),
+            mismatch_valid=valid[rows].to(device),
+            z=z[rows].to(device),
+            z_discriminator=z_discriminator[rows].to(device),
+            augment=augment.select(rows).to(device) if augment is not None else None,
+        )
+
+    def _phase(self, name: str, module: nn.Module, params: list[nn.Parameter], compute: Callable[[], Any]) -> dict:
+        """Run one phase: gradients for `params` only, synced across ranks, applied if finite."""
+        for other in (self.g_params, self.d_params):
+            for param in other:
+                param.requires_grad_(other is params)
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        loss, stats = compute()
+        finite = bool(torch.isfinite(loss.detach()).all())
+        if finite:
+            loss.backward()
+            all_reduce_gradients(module, self.context)
+            finite = _gradients_finite(params)
+        finite = not all_reduce_flag(not finite, self.context)
+        if finite:
+            optimizer.step()
+        else:
+            optimizer.zero_grad(set_to_none=True)
+        stats[f"{name}_finite"] = finite
+        return stats
+
+    def train_step(self) -> dict[str, float]:
+        """One G phase, one D phase and, every r1_interval steps, the R1 phase."""
+        batch = self._next_batch()
+        self.step += 1
+        stats: dict[str, Any] = {}
+        stats |= self._phase("generator", self.generator, self.g_params, lambda: self.loss.generator_loss(batch))
+        fake = self.loss.generate_for_discriminator(batch)
+        stats |= self._phase(
+            "discriminator", self.discriminator, self.d_params, lambda: self.loss.discriminator_loss(batch, fake)
+        )
+        interval = self.config.loss.r1_interval
+        if self.config.loss.r1_gamma > 0 and interval > 0 and self.step % interval == 0:
+            r1 = self._phase("discriminator", self.discriminator, self.d_params, lambda: self.loss.r1_loss(batch))
+            stats |= {"D/r1_penalty": r1["D/r1_penalty"]}
+            stats["discriminator_finite"] = stats["discriminator_finite"] and r1["discriminator_finite"]
+        for param in self.g_params + self.d_params:
+            param.requires_grad_(True)
+        self.images_seen += self.config.batch_size
+        self.ema.update(self.generator, self.images_seen, self.config.batch_size)
+        finite = stats.pop("generator_finite") and stats.pop("discriminator_finite")
+        if finite:
+            self.bad_in_a_row = 0
+        else:
+            self.skipped_steps += 1
+            self.bad_in_a_row += 1
+            message = f"non-finite loss or gradient at step {self.step}: update skipped"
+            log.warning(message)
+            self.logger.event(self.step, "nonfinite", message)
+            if self.bad_in_a_row >= self.config.max_bad_steps:
+                where = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
+                raise TrainingDiverged(
+                    f"training stopped: {self.bad_in_a_row} non-finite steps in a row at step {self.step}{where}"
+                )
+        return {k: float(v) for k, v in stats.items()}
+
+    # ------------------------------------------------------------------ outputs
+
+    def save(self) -> Path | None:
+        """Checkpoint the current step (rank 0 writes; all ranks wait)."""
+        path = None
+        if self.context.is_main:
+            training = config_to_dict(self.config)
+            path = ckpt.save_checkpoint(
+                self.run_dir,
+                self.step,
+                self._networks(),
+                self.optimizers,
+                {
+                    "images_seen": self.images_seen,
+                    "skipped_steps": self.skipped_steps,
+                    "bad_in_a_row": self.bad_in_a_row,
+                    "data": self.stream.state_dict(),
+                },
+                {
+                    "generator": config_to_dict(self.model_config.generator),
+                    "discriminator": config_to_dict(self.model_config.discriminator),
+                    "training": training,
+                },
+            )
+            ckpt.prune_checkpoints(self.run_dir, self.config.keep_checkpoints, protect={path})
+        barrier(self.context)
+        self.last_checkpoint = path
+        return path
+
+    @torch.no_grad()
+    def save_samples(self) -> Path | None:
+        """A grid of EMA samples for the fixed prompts and fixed z."""
+        if not self.context.is_main:
+            return None
+        from torchvision.utils import make_grid, save_image
+
+        prompts = self.sample_prompts()
+        generator = self.ema.model
+        tokens = generator.tokenize(prompts)
+        images = generator(self.sample_z.to(self.context.device), tokens, noise_mode="const")[0].float()
+        grid = make_grid((images.clamp(-1, 1) + 1) / 2, nrow=math.ceil(math.sqrt(len(prompts))), padding=1)
+        path = self.run_dir / "samples" / f"step-{self.step:08d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(grid, path)
+        (path.parent / "prompts.txt").write_text("\n".join(prompts) + "\n")
+        self.logger.image(self.step, "samples", grid)
+        return path
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> TrainResult:
+        config = self.config
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=config.max_steps, initial=self.step, unit="step", dynamic_ncols=True)
+        stats: dict[str, float] = {}
+        started, start_step = time.perf_counter(), self.step
+        try:
+            deadline = started + config.max_minutes * 60 if config.max_minutes else math.inf
+            while self.step < config.max_steps and time.perf_counter() < deadline:
+                stats = self.train_step()
+                elapsed = time.perf_counter() - started
+                images_per_second = (self.step - start_step) * config.batch_size / max(elapsed, 1e-9)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(
+                        {
+                            "img/s": f"{images_per_second:.1f}",
+                            "G": f"{stats['G/total']:.3f}",
+                            "D": f"{stats['D/total']:.3f}",
+                        },
+                        refresh=False,
+                    )
+                if self.step % config.log_every == 0 or self.step == config.max_steps:
+                    self.logger.scalars(
+                        self.step, {**stats, "images_seen": self.images_seen, "images_per_second": images_per_second}
+                    )
+                if self.on_step is not None:
+                    self.on_step(self.step, stats)
+                if config.sample_every > 0 and self.step % config.sample_every == 0:
+                    self.save_samples()
+                if config.checkpoint_every > 0 and self.step % config.checkpoint_every == 0:
+                    if self.bad_in_a_row == 0:
+                        self.save()
+                    else:  # keep the last good checkpoint as `latest` while steps are being skipped
+                        self.logger.event(self.step, "checkpoint", "deferred: the last step was non-finite")
+            if self.last_checkpoint is None or not self.last_checkpoint.name.endswith(f"{self.step:08d}"):
+                self.save()
+                self.save_samples()
+        finally:
+            if bar is not None:
+                bar.close()
+            self.logger.close()
+        return TrainResult(self.step, self.images_seen, self.last_checkpoint, self.skipped_steps, stats)

@@ -1,0 +1,227 @@
+"""GigaGAN's objective. One object owns every loss term; the training loop calls one method per
+phase (G main, D main, D regularisation) and gets back a scalar loss and named statistics.
+
+- Adversarial: non-saturating logistic loss on every MS-I/O prediction (averaged over positions
+  and over predictions, so the learning rate does not depend on the number of levels).
+- Matching-aware (D and G): a real image shown with another sample's caption counts as fake for D;
+  G is also rewarded when D rejects its image under a wrong caption, which pushes G to make images
+  specific to their own caption.
+- Lazy R1 on real images (all pyramid levels), every `r1_interval` D steps, scaled by the interval.
+- Vision-aided discriminator heads on frozen CLIP features, and a CLIP contrastive (InfoNCE) loss
+  on generated images; both only where real CLIP weights are configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gigagan.config import CLIPConfig, LossConfig
+from gigagan.models import Discriminator, Generator
+from gigagan.models.clip import CLIPTokenizer, build_clip_model, clip_image_size, clip_preprocess
+from gigagan.models.discriminator import DiscriminatorOutput
+from gigagan.models.text import CLIPTextFeatures
+from gigagan.nn import image_pyramid
+from gigagan.training.augment import AugmentParams, augment_pyramid
+
+
+@dataclass
+class TrainingBatch:
+    """One rank's share of a global batch plus the random draws that must agree across ranks."""
+
+    images: Tensor  # real images [B, 3, R, R] in [-1, 1]
+    captions: list[str]
+    tokens: Tensor  # G's CLIP token ids [B, 77]
+    mismatched_tokens: Tensor  # tokens of a different caption for every sample [B, 77]
+    mismatch_valid: Tensor  # [B] bool: False where no different caption existed in the batch
+    z: Tensor  # [B, z_dim] for the G phase
+    z_discriminator: Tensor  # [B, z_dim] for the D phase
+    augment: AugmentParams | None = None
+
+
+def _item(value: Tensor) -> float:
+    return float(value.detach())
+
+
+def mismatched_indices(captions: list[str], generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """For every caption, the index of a random *different* caption in the batch.
+
+    Returns (indices [B], valid [B]); valid is False (and the index points to itself) where every
+    caption in the batch is the same as this one.
+    """
+    count = len(captions)
+    indices = torch.arange(count)
+    valid = torch.zeros(count, dtype=torch.bool)
+    draws = torch.rand(count, generator=generator)
+    for i, caption in enumerate(captions):
+        candidates = [j for j, other in enumerate(captions) if other != caption]
+        if candidates:
+            indices[i] = candidates[min(int(draws[i] * len(candidates)), len(candidates) - 1)]
+            valid[i] = True
+    return indices, valid
+
+
+def adversarial_loss(logits: list[Tensor], real: bool, rows: Tensor | None = None) -> Tensor:
+    """Mean over predictions of the non-saturating logistic loss (softplus(-l) for real, softplus(l)
+    for fake), each averaged over positions and over the selected rows."""
+    if not logits:
+        return torch.zeros(())
+    terms = []
+    for prediction in logits:
+        value = F.softplus(-prediction if real else prediction).mean(dim=1)
+        terms.append(value[rows].mean() if rows is not None else value.mean())
+    return torch.stack(terms).mean()
+
+
+def r1_penalty(score_fn: Callable[[list[Tensor]], Tensor], inputs: list[Tensor]) -> Tensor:
+    """R1: per-sample squared norm of d(score)/d(inputs), summed over all inputs; shape [B].
+
+    `score_fn` maps the inputs to one score per sample ([B]); the penalty keeps its graph so it can
+    be minimised.
+    """
+    inputs = [x.detach().requires_grad_(True) for x in inputs]
+    scores = score_fn(inputs)
+    gradients = torch.autograd.grad(scores.sum(), inputs, create_graph=True)
+    return sum(g.to(torch.promote_types(g.dtype, torch.float32)).square().flatten(1).sum(dim=1) for g in gradients)
+
+
+class CLIPContrastiveLoss(nn.Module):
+    """InfoNCE between frozen CLIP embeddings of generated images and of their captions."""
+
+    def __init__(self, config: CLIPConfig) -> None:
+        super().__init__()
+        self.model = build_clip_model(config).requires_grad_(False).eval()
+        self.tokenizer = CLIPTokenizer(config)
+        self.image_size = clip_image_size(config)
+
+    def train(self, mode: bool = True) -> CLIPContrastiveLoss:
+        return super().train(False)
+
+    def forward(self, images: Tensor, captions: list[str]) -> Tensor:
+        tokens = self.tokenizer(captions).to(images.device)
+        image_embedding = F.normalize(self.model.encode_image(clip_preprocess(images, self.image_size)), dim=-1)
+        with torch.no_grad():
+            text_embedding = F.normalize(self.model.encode_text(tokens), dim=-1)
+        logits = self.model.logit_scale.exp() * image_embedding @ text_embedding.t()
+        return F.cross_entropy(logits.float(), torch.arange(len(captions), device=images.device))
+
+
+class GigaGANLoss:
+    """Every loss term of GigaGAN; `use_clip` switches the CLIP-dependent terms."""
+
+    def __init__(
+        self,
+        generator: Generator,
+        discriminator: Discriminator,
+        config: LossConfig,
+        clip_loss: CLIPContrastiveLoss | None = None,
+        use_vision_aided: bool = False,
+        autocast_dtype: torch.dtype | None = None,
+        noise_mode: str = "random",
+    ) -> None:
+        self.generator = generator
+        self.discriminator = discriminator
+        self.config = config
+        self.clip_loss = clip_loss
+        self.use_vision_aided = use_vision_aided and discriminator.vision_aided is not None
+        self.autocast_dtype = autocast_dtype
+        self.noise_mode = noise_mode
+
+    def _autocast(self, device: torch.device) -> torch.autocast:
+        return torch.autocast(
+            device.type, dtype=self.autocast_dtype or torch.bfloat16, enabled=self.autocast_dtype is not None
+        )
+
+    def _discriminate(self, pyramid: list[Tensor], t: Tensor, augment: AugmentParams | None) -> DiscriminatorOutput:
+        if augment is not None:
+            pyramid = augment_pyramid(pyramid, augment)
+        return self.discriminator(pyramid, t, use_vision_aided=self.use_vision_aided)
+
+    def _text(self, tokens: Tensor) -> tuple[CLIPTextFeatures, Tensor]:
+        """(frozen CLIP features, t_D) for D; CLIP features are detached from G's text tower."""
+        with torch.no_grad():
+            features = self.generator.text_encoder.clip(tokens)
+        features = CLIPTextFeatures(features.tokens.detach().float(), features.mask, features.eot_index)
+        return features, self.discriminator.encode_text(features)
+
+    def _fake_terms(self, out: DiscriminatorOutput, real: bool) -> tuple[Tensor, Tensor]:
+        adversarial = adversarial_loss(out.multiscale, real=real)
+        vision = adversarial_loss(out.vision, real=real) if out.vision else adversarial.new_zeros(())
+        return adversarial, vision
+
+    def generator_loss(self, batch: TrainingBatch) -> tuple[Tensor, dict[str, float]]:
+        """G main phase: fool D under the right caption, be rejected under a wrong one, match CLIP."""
+        device = batch.z.device
+        with self._autocast(device):
+            features, t_d = self._text(batch.tokens)
+            if self.generator.config.text.train_clip:
+                text = self.generator.text_encoder(batch.tokens)
+            else:
+                text = self.generator.text_encoder(clip_features=features)
+            fake = self.generator(batch.z, text=text, noise_mode=self.noise_mode)
+            adversarial, vision = self._fake_terms(self._discriminate(fake, t_d, batch.augment), real=True)
+            total = adversarial + self.config.vision_aided_weight * vision
+            stats = {"G/adversarial": _item(adversarial), "G/vision_aided": _item(vision)}
+            if self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any()):
+                _, t_wrong = self._text(batch.mismatched_tokens)
+                out = self._discriminate(fake, t_wrong, batch.augment)
+                matching = adversarial_loss(out.multiscale, real=False, rows=batch.mismatch_valid)
+                total = total + self.config.matching_aware_weight * matching
+                stats["G/matching_aware"] = _item(matching)
+            if self.clip_loss is not None and self.config.clip_weight > 0:
+                clip = self.clip_loss(fake[0].float(), batch.captions)
+                total = total + self.config.clip_weight * clip
+                stats["G/clip"] = _item(clip)
+        stats["G/total"] = _item(total)
+        return total, stats
+
+    @torch.no_grad()
+    def generate_for_discriminator(self, batch: TrainingBatch) -> list[Tensor]:
+        with self._autocast(batch.z.device):
+            fake = self.generator(batch.z_discriminator, batch.tokens, noise_mode=self.noise_mode)
+            return [level.float() for level in fake]
+
+    def discriminator_loss(self, batch: TrainingBatch, fake: list[Tensor]) -> tuple[Tensor, dict[str, float]]:
+        """D main phase: reals are real; fakes and reals under wrong captions are fake."""
+        device = batch.images.device
+        real = image_pyramid(batch.images, self.discriminator.num_levels)
+        with self._autocast(device):
+            _, t_d = self._text(batch.tokens)
+            out_real = self._discriminate(real, t_d, batch.augment)
+            out_fake = self._discriminate([level.detach() for level in fake], t_d, batch.augment)
+            real_adversarial, real_vision = self._fake_terms(out_real, real=True)
+            fake_adversarial, fake_vision = self._fake_terms(out_fake, real=False)
+            total = real_adversarial + fake_adversarial
+            total = total + self.config.vision_aided_weight * (real_vision + fake_vision)
+            stats = {
+                "D/real": _item(real_adversarial),
+                "D/fake": _item(fake_adversarial),
+                "D/vision_aided": _item(real_vision + fake_vision),
+                "D/logits_real": _item(torch.stack([x.mean() for x in out_real.multiscale]).mean()),
+                "D/logits_fake": _item(torch.stack([x.mean() for x in out_fake.multiscale]).mean()),
+            }
+            if self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any()):
+                _, t_wrong = self._text(batch.mismatched_tokens)
+                out_wrong = self.discriminator(real, t_wrong, use_vision_aided=False)
+                matching = adversarial_loss(out_wrong.multiscale, real=False, rows=batch.mismatch_valid)
+                total = total + self.config.matching_aware_weight * matching
+                stats["D/matching_aware"] = _item(matching)
+        stats["D/total"] = _item(total)
+        return total, stats
+
+    def r1_loss(self, batch: TrainingBatch) -> tuple[Tensor, dict[str, float]]:
+        """D regularisation phase: lazy R1 on the real pyramid, scaled by the interval."""
+        _, t_d = self._text(batch.tokens)
+
+        def score(levels: list[Tensor]) -> Tensor:
+            out = self.discriminator(levels, t_d, use_vision_aided=False)
+            return torch.stack([logits.float().mean(dim=1) for logits in out.multiscale]).mean(dim=0)
+
+        real = image_pyramid(batch.images, self.discriminator.num_levels)
+        penalty = r1_penalty(score, real).mean()
+        loss = penalty * (self.config.r1_gamma / 2) * self.config.r1_interval
+        return loss, {"D/r1_penalty": _item(penalty)}

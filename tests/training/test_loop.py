@@ -1,0 +1,196 @@
+"""The training loop: it trains, checkpoints atomically, resumes exactly, and guards non-finite steps."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from gigagan import GigaGANError, get_preset
+from gigagan.config import TrainConfig
+from gigagan.models import Generator
+from gigagan.training import Trainer, TrainingDiverged
+from gigagan.training import checkpoint as ckpt
+
+
+def tiny_run(tmp_path: Path, **overrides) -> tuple[Trainer, Path]:
+    settings = dict(
+        data="shapes",
+        batch_size=4,
+        max_steps=6,
+        seed=3,
+        log_every=1,
+        sample_every=3,
+        checkpoint_every=3,
+        lr_generator=0.002,
+        lr_discriminator=0.002,
+    )
+    config = TrainConfig(**{**settings, **overrides})
+    config.loss.r1_interval = 2
+    run_dir = tmp_path / "run"
+    return Trainer(get_preset("tiny"), config, run_dir, progress=False), run_dir
+
+
+def test_tiny_training_moves_losses_and_samples(tmp_path: Path) -> None:
+    trainer, run_dir = tiny_run(tmp_path, max_steps=16, sample_every=8, checkpoint_every=8)
+    trainable = {name for name, p in trainer.generator.named_parameters() if p.requires_grad}
+    initial = {n: p.detach().clone() for n, p in trainer.ema.model.named_parameters() if n in trainable}
+    first_samples = trainer.save_samples()
+    history: list[dict[str, float]] = []
+    trainer.on_step = lambda step, stats: history.append(stats)
+    result = trainer.run()
+    assert result.step == 16 and result.images_seen == 64 and result.skipped_steps == 0
+    d_real = [h["D/real"] for h in history]
+    assert max(d_real) - min(d_real) > 1e-3, "the D loss curve must move"
+    assert "D/r1_penalty" in history[1] and "D/r1_penalty" not in history[0]
+    current = dict(trainer.ema.model.named_parameters())
+    changed = [not torch.equal(value, current[name]) for name, value in initial.items()]
+    assert sum(changed) > 0.9 * len(changed), "the EMA generator must move"
+    samples = sorted((run_dir / "samples").glob("step-*.png"))
+    assert [p.name for p in samples] == ["step-00000000.png", "step-00000008.png", "step-00000016.png"]
+    assert first_samples.read_bytes() != samples[-1].read_bytes()
+    lines = (run_dir / "log.jsonl").read_text().splitlines()
+    assert len(lines) >= 16 and '"G/total"' in lines[-1]
+    assert any((run_dir / "tensorboard").iterdir())
+    latest = run_dir / "latest"
+    assert latest.is_symlink() and latest.resolve().name == "step-00000016"
+    loaded = Generator.from_pretrained(latest)  # EMA weights from a training checkpoint
+    assert torch.equal(loaded.synthesis.const, trainer.ema.model.synthesis.const)
+
+
+def test_keep_prunes_old_checkpoints(tmp_path: Path) -> None:
+    trainer, run_dir = tiny_run(tmp_path, max_steps=8, checkpoint_every=2, keep_checkpoints=2, sample_every=0)
+    trainer.run()
+    assert [p.name for p in ckpt.list_checkpoints(run_dir)] == ["step-00000006", "step-00000008"]
+
+
+def test_a_crash_while_writing_keeps_the_previous_checkpoint(tmp_path: Path, monkeypatch) -> None:
+    trainer, run_dir = tiny_run(tmp_path, max_steps=3, sample_every=0)
+    trainer.run()
+    good = (run_dir / "latest").resolve()
+    calls = {"n": 0}
+    real_save = ckpt.save_safetensors
+
+    def crash_midway(tensors, path, metadata=None):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("killed while writing")
+        real_save(tensors, path, metadata)
+
+    monkeypatch.setattr(ckpt, "save_safetensors", crash_midway)
+    trainer.step += 1
+    with pytest.raises(KeyboardInterrupt):
+        trainer.save()
+    assert (run_dir / "latest").resolve() == good
+    assert ckpt.latest_checkpoint(run_dir) == good
+    Generator.from_pretrained(run_dir / "latest")
+    assert [p.name for p in ckpt.list_checkpoints(run_dir)] == ["step-00000003"]
+
+
+def test_non_finite_step_is_skipped_and_logged(tmp_path: Path) -> None:
+    trainer, run_dir = tiny_run(tmp_path, max_steps=4, sample_every=0, checkpoint_every=0)
+    real_loss = trainer.loss.generator_loss
+
+    def poisoned(batch):
+        loss, stats = real_loss(batch)
+        return (loss * float("nan") if trainer.step == 2 else loss), stats
+
+    trainer.loss.generator_loss = poisoned
+    before: dict[int, list[torch.Tensor]] = {}
+    after: dict[int, list[torch.Tensor]] = {}
+    trainer.on_step = lambda step, stats: after.__setitem__(step, [p.detach().clone() for p in trainer.g_params])
+    trainer.train_step()
+    before[2] = [p.detach().clone() for p in trainer.g_params]
+    trainer.train_step()
+    assert trainer.skipped_steps == 1 and trainer.bad_in_a_row == 1
+    assert all(torch.equal(a, b) for a, b in zip(before[2], trainer.g_params)), "the poisoned G update is skipped"
+    trainer.train_step()
+    assert trainer.bad_in_a_row == 0
+    trainer.logger.close()
+    assert '"event": "nonfinite"' in (run_dir / "log.jsonl").read_text()
+
+
+def test_too_many_bad_steps_stop_with_the_last_good_checkpoint_intact(tmp_path: Path) -> None:
+    trainer, run_dir = tiny_run(tmp_path, max_steps=20, sample_every=0, checkpoint_every=2, max_bad_steps=3)
+    real_loss = trainer.loss.discriminator_loss
+
+    def poisoned(batch, fake):
+        loss, stats = real_loss(batch, fake)
+        return (loss * float("inf") if trainer.step > 2 else loss), stats
+
+    trainer.loss.discriminator_loss = poisoned
+    with pytest.raises(TrainingDiverged, match="3 non-finite steps in a row"):
+        trainer.run()
+    assert (run_dir / "latest").resolve().name == "step-00000002"
+    Generator.from_pretrained(run_dir / "latest")
+
+
+def run_cli(args: list[str], **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "gigagan.cli", "train", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )
+
+
+COMMON = [
+    "--preset",
+    "tiny",
+    "--data",
+    "shapes",
+    "--batch-size",
+    "4",
+    "--seed",
+    "5",
+    "--deterministic",
+    "--checkpoint-every",
+    "3",
+    "--sample-every",
+    "0",
+    "--no-progress",
+    "--device",
+    "cpu",
+    "--r1-interval",
+    "2",
+]
+
+
+def test_sigkill_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path: Path) -> None:
+    straight = run_cli([*COMMON, "--max-steps", "9", "--out", str(tmp_path / "straight")])
+    killed = run_cli([*COMMON, "--max-steps", "400", "--out", str(tmp_path / "killed")])
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        latest = tmp_path / "killed" / "latest"
+        if latest.exists() and latest.resolve().name >= "step-00000003":
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # let it get into the middle of the next steps
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    reached = int((tmp_path / "killed" / "latest").resolve().name.split("-")[1])
+    assert 3 <= reached < 9, f"kill came too late (checkpoint {reached})"
+    resumed = run_cli([*COMMON, "--max-steps", "9", "--out", str(tmp_path / "killed"), "--resume"])
+    for process in (straight, resumed):
+        output, _ = process.communicate(timeout=600)
+        assert process.returncode == 0, output
+    for name in ("generator", "generator_ema", "discriminator", "optimizers"):
+        a = load_file(tmp_path / "straight" / "latest" / f"{name}.safetensors")
+        b = load_file(tmp_path / "killed" / "latest" / f"{name}.safetensors")
+        assert a.keys() == b.keys()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+
+
+def test_resume_without_checkpoint_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(GigaGANError, match="no checkpoint"):
+        Trainer(get_preset("tiny"), TrainConfig(max_steps=1), tmp_path, progress=False, resume=True)

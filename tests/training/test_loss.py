@@ -1,0 +1,143 @@
+"""Loss terms: matching-aware pairs, R1 against finite differences, adversarial loss, CLIP loss."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import open_clip
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from safetensors.torch import save_file
+
+from gigagan.config import LossConfig, ModelConfig
+from gigagan.models import Discriminator, Generator
+from gigagan.models.clip import clip_architecture
+from gigagan.training import GigaGANLoss, TrainingBatch, mismatched_indices, r1_penalty
+from gigagan.training.loss import CLIPContrastiveLoss, adversarial_loss
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.sampled_from(["a red circle", "a blue square", "a green star", "a cat"]), min_size=1, max_size=12))
+def test_matching_aware_pairs_really_are_mismatched(captions: list[str]) -> None:
+    indices, valid = mismatched_indices(captions, torch.Generator().manual_seed(0))
+    for i, (j, ok) in enumerate(zip(indices.tolist(), valid.tolist())):
+        if ok:
+            assert captions[j] != captions[i]
+        else:  # only when no other caption exists in the batch
+            assert all(c == captions[i] for c in captions)
+
+
+def test_mismatched_indices_cover_different_partners() -> None:
+    captions = [f"caption {i}" for i in range(8)]
+    seen = set()
+    for seed in range(20):
+        indices, valid = mismatched_indices(captions, torch.Generator().manual_seed(seed))
+        assert valid.all() and not (indices == torch.arange(8)).any()
+        seen.update(indices.tolist())
+    assert seen == set(range(8))
+
+
+def test_r1_equals_a_finite_difference_reference_on_a_toy_discriminator() -> None:
+    torch.manual_seed(0)
+    weight_a, weight_b = torch.randn(3 * 4 * 4, dtype=torch.float64), torch.randn(3 * 2 * 2, dtype=torch.float64)
+
+    def score(levels: list[torch.Tensor]) -> torch.Tensor:  # non-linear in both inputs
+        return torch.tanh(levels[0].flatten(1) @ weight_a) + (levels[1].flatten(1) @ weight_b) ** 2
+
+    inputs = [torch.randn(2, 3, 4, 4, dtype=torch.float64), torch.randn(2, 3, 2, 2, dtype=torch.float64)]
+    penalty = r1_penalty(score, inputs)
+    eps = 1e-6
+    reference = torch.zeros(2, dtype=torch.float64)
+    for level in range(2):
+        flat = inputs[level].flatten(1)
+        for k in range(flat.shape[1]):
+            plus = [x.clone() for x in inputs]
+            minus = [x.clone() for x in inputs]
+            plus[level].view(2, -1)[:, k] += eps
+            minus[level].view(2, -1)[:, k] -= eps
+            derivative = (score(plus) - score(minus)) / (2 * eps)
+            reference += derivative**2
+    torch.testing.assert_close(penalty, reference, rtol=1e-6, atol=1e-8)
+    assert penalty.requires_grad, "the penalty must be differentiable to be minimised"
+
+
+def test_adversarial_loss_is_non_saturating_logistic() -> None:
+    logits = [torch.tensor([[0.0, 2.0], [-1.0, 1.0]]), torch.tensor([[3.0], [-3.0]])]
+    real = adversarial_loss(logits, real=True)
+    expected = (F.softplus(-logits[0]).mean() + F.softplus(-logits[1]).mean()) / 2
+    torch.testing.assert_close(real, expected)
+    rows = torch.tensor([True, False])
+    fake = adversarial_loss(logits, real=False, rows=rows)
+    torch.testing.assert_close(fake, (F.softplus(logits[0][0]).mean() + F.softplus(logits[1][0]).mean()) / 2)
+
+
+def make_batch(generator: Generator, captions: list[str]) -> TrainingBatch:
+    indices, valid = mismatched_indices(captions)
+    size = generator.config.resolution
+    return TrainingBatch(
+        images=torch.rand(len(captions), 3, size, size) * 2 - 1,
+        captions=captions,
+        tokens=generator.tokenize(captions),
+        mismatched_tokens=generator.tokenize([captions[i] for i in indices]),
+        mismatch_valid=valid,
+        z=torch.randn(len(captions), generator.config.z_dim),
+        z_discriminator=torch.randn(len(captions), generator.config.z_dim),
+    )
+
+
+def test_every_phase_gives_finite_losses_and_gradients(tiny: ModelConfig) -> None:
+    generator, discriminator = Generator(tiny.generator), Discriminator(tiny.discriminator)
+    loss = GigaGANLoss(generator, discriminator, LossConfig(), use_vision_aided=True)
+    batch = make_batch(generator, ["a red circle", "a blue square", "a green star"])
+    g_loss, g_stats = loss.generator_loss(batch)
+    g_loss.backward()
+    assert {"G/adversarial", "G/vision_aided", "G/matching_aware", "G/total"} <= set(g_stats)
+    assert generator.synthesis.const.grad is not None
+    fake = loss.generate_for_discriminator(batch)
+    d_loss, d_stats = loss.discriminator_loss(batch, fake)
+    d_loss.backward()
+    assert {"D/real", "D/fake", "D/matching_aware", "D/vision_aided"} <= set(d_stats)
+    r1, r1_stats = loss.r1_loss(batch)
+    r1.backward()
+    assert r1_stats["D/r1_penalty"] > 0
+    assert all(torch.isfinite(torch.tensor(v)) for v in {**g_stats, **d_stats}.values())
+
+
+def test_matching_aware_term_is_skipped_when_every_caption_is_the_same(tiny: ModelConfig) -> None:
+    generator, discriminator = Generator(tiny.generator), Discriminator(tiny.discriminator)
+    loss = GigaGANLoss(generator, discriminator, LossConfig())
+    _, stats = loss.generator_loss(make_batch(generator, ["a red circle"] * 3))
+    assert "G/matching_aware" not in stats
+
+
+def test_clip_contrastive_loss_prefers_matching_pairs(tiny: ModelConfig, tmp_path: Path) -> None:
+    clip = dataclasses.replace(tiny.generator.text.clip, pretrained=str(tmp_path / "clip.safetensors"))
+    torch.manual_seed(1)
+    model = open_clip.CLIP(**clip_architecture(clip))
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "clip.safetensors"))
+    contrastive = CLIPContrastiveLoss(clip)
+    assert torch.equal(contrastive.model.visual.conv1.weight, model.visual.conv1.weight)
+    images = torch.rand(3, 3, 32, 32) * 2 - 1
+    captions = ["a red circle", "a blue square", "a green star"]
+    loss = contrastive(images.requires_grad_(), captions)
+    loss.backward()
+    assert loss.item() > 0 and images.grad is not None
+    assert all(not p.requires_grad for p in contrastive.model.parameters())
+    # a 'CLIP' whose image embeddings equal its text embeddings gives a lower loss for matched pairs
+    with torch.no_grad():
+        texts = contrastive.model.encode_text(contrastive.tokenizer(captions))
+    logits_matched = F.normalize(texts, dim=-1) @ F.normalize(texts, dim=-1).t() * 100
+    assert F.cross_entropy(logits_matched, torch.arange(3)) < F.cross_entropy(logits_matched.flip(0), torch.arange(3))
+
+
+@pytest.mark.parametrize("weight", [0.0, 1.0])
+def test_matching_weight_zero_drops_the_term(tiny: ModelConfig, weight: float) -> None:
+    generator, discriminator = Generator(tiny.generator), Discriminator(tiny.discriminator)
+    loss = GigaGANLoss(generator, discriminator, LossConfig(matching_aware_weight=weight))
+    batch = make_batch(generator, ["a red circle", "a blue square"])
+    _, stats = loss.discriminator_loss(batch, loss.generate_for_discriminator(batch))
+    assert ("D/matching_aware" in stats) == (weight > 0)
