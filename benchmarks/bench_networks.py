@@ -51,13 +51,13 @@ MATCHING = (
 )
 
 OURS_STEP = (
-    "G phase: tokenize captions, frozen CLIP text tower -> CLIP features, learned text layers T, "
-    "G(z) -> pyramid, D (params frozen) on the fake pyramid with the CLIP features, non-saturating "
-    "loss sum_k mean(softplus(-logits_k)) over all MS-I/O (and vision-aided) predictions, backward, "
-    "AdamW step. D phase: D on the detached G-phase fakes (softplus(l)), on the real pyramid "
-    "(softplus(-l)) and on the real pyramid with captions rolled by one (softplus(l), matching-aware), "
-    "summed over predictions, backward, AdamW step. t_D is encoded once for the three D calls; no R1, "
-    "no CLIP contrastive loss, no EMA."
+    "The trainer's own loss object (gigagan.training.GigaGANLoss, default LossConfig). G phase: "
+    "frozen CLIP text tower, learned text layers T, G(z) -> pyramid, D (params frozen) on the fakes "
+    "under the right captions (non-saturating loss on all 15 MS-I/O predictions) and, sharing the "
+    "trunk pass, under wrong captions (matching-aware), backward, AdamW step. D phase: a fresh G "
+    "forward (no grad), D on the fakes, on the reals and (sharing the trunk pass) on the reals under "
+    "wrong captions, backward, AdamW step. Not timed: lazy R1 (every 16 steps), EMA; no CLIP "
+    "contrastive loss or vision-aided D (no CLIP weights here)."
 )
 PEER_STEP = (
     "The peer's own trainer: GigaGAN.train_discriminator_step(apply_gradient_penalty=False, "
@@ -168,12 +168,11 @@ def measure_ours_forward(row: str, batch: int, warmup: int, iters: int) -> dict[
 
 
 def measure_ours_train(row: str, batch: int, warmup: int, iters: int) -> dict[str, Any]:
-    """One G update and one D update as described in OURS_STEP."""
+    """One G update and one D update as described in OURS_STEP (the trainer's own loss object)."""
     import torch
-    import torch.nn.functional as F
 
-    from gigagan.models import CLIPTextFeatures
-    from gigagan.nn import image_pyramid
+    from gigagan.config import LossConfig
+    from gigagan.training import GigaGANLoss, TrainingBatch, mismatched_indices
 
     config, generator, discriminator = build_ours(row)
     generator.train()
@@ -182,44 +181,41 @@ def measure_ours_train(row: str, batch: int, warmup: int, iters: int) -> dict[st
     d_params = [p for p in discriminator.parameters() if p.requires_grad]
     g_opt = torch.optim.AdamW(g_params, lr=2.5e-3, betas=(0.0, 0.99), weight_decay=0.01)
     d_opt = torch.optim.AdamW(d_params, lr=2.5e-3, betas=(0.0, 0.99), weight_decay=0.01)
+    loss = GigaGANLoss(generator, discriminator, LossConfig(), use_vision_aided=False)
     prompts = prompts_for(batch)
     resolution = config.generator.resolution
     generator.tokenize(prompts)  # builds the tokenizer outside the timed steps
     finite: list[bool] = []
 
-    def set_d_trainable(flag: bool) -> None:
-        for p in d_params:
+    def trainable(params: list[Any], flag: bool) -> None:
+        for p in params:
             p.requires_grad_(flag)
 
     def step() -> dict[str, float]:
         start = time.perf_counter()
-        reals = image_pyramid(torch.rand(batch, 3, resolution, resolution) * 2 - 1, discriminator.num_levels)
-        clip_features = generator.text_encoder.clip(generator.tokenize(prompts))
-        d_features = CLIPTextFeatures(clip_features.tokens.detach(), clip_features.mask, clip_features.eot_index)
-        # G phase
-        set_d_trainable(False)
-        text = generator.text_encoder(clip_features=clip_features)
-        fakes = generator(torch.randn(batch, config.generator.z_dim), text=text)
-        out = discriminator(fakes, d_features)
-        g_loss = sum(F.softplus(-logits).mean() for logits in out.multiscale + out.vision)
+        wrong, valid = mismatched_indices(prompts)
+        training_batch = TrainingBatch(
+            images=torch.rand(batch, 3, resolution, resolution) * 2 - 1,
+            captions=prompts,
+            tokens=generator.tokenize(prompts),
+            mismatched_tokens=generator.tokenize([prompts[i] for i in wrong]),
+            mismatch_valid=valid,
+            z=torch.randn(batch, config.generator.z_dim),
+            z_discriminator=torch.randn(batch, config.generator.z_dim),
+        )
+        trainable(d_params, False)
         g_opt.zero_grad(set_to_none=True)
+        g_loss, _ = loss.generator_loss(training_batch)
         g_loss.backward()
         g_opt.step()
         middle = time.perf_counter()
-        # D phase
-        set_d_trainable(True)
-        t_d = discriminator.encode_text(d_features)
-        fake_out = discriminator([f.detach() for f in fakes], t_d)
-        real_out = discriminator(reals, t_d)
-        mismatched_out = discriminator(reals, t_d.roll(1, dims=0))
-        d_loss = (
-            sum(F.softplus(logits).mean() for logits in fake_out.multiscale + fake_out.vision)
-            + sum(F.softplus(-logits).mean() for logits in real_out.multiscale + real_out.vision)
-            + sum(F.softplus(logits).mean() for logits in mismatched_out.multiscale + mismatched_out.vision)
-        )
+        trainable(d_params, True)
+        trainable(g_params, False)
         d_opt.zero_grad(set_to_none=True)
+        d_loss, _ = loss.discriminator_loss(training_batch, loss.generate_for_discriminator(training_batch))
         d_loss.backward()
         d_opt.step()
+        trainable(g_params, True)
         end = time.perf_counter()
         finite.append(all_finite([float(g_loss.detach()), float(d_loss.detach())]))
         return {"g_phase": middle - start, "d_phase": end - middle}

@@ -65,3 +65,15 @@ def test_gradients_reach_every_trainable_parameter_and_not_frozen_clip(tiny: Mod
 def test_vision_aided_branch_can_be_skipped(tiny: ModelConfig) -> None:
     _, discriminator, features, pyramid = setup(tiny)
     assert discriminator(pyramid, features, use_vision_aided=False).vision == []
+
+
+def test_mismatched_text_reuses_the_trunk_and_equals_a_separate_pass(tiny: ModelConfig) -> None:
+    generator, discriminator, features, pyramid = setup(tiny)
+    other = generator.text_encoder.clip(generator.tokenize(["a yellow star", "a green triangle"]))
+    t_right, t_wrong = discriminator.encode_text(features), discriminator.encode_text(other)
+    shared = discriminator(pyramid, t_right, mismatched_text=t_wrong)
+    separate = discriminator(pyramid, t_wrong)
+    assert len(shared.mismatched) == len(shared.multiscale)
+    for a, b in zip(shared.mismatched, separate.multiscale):
+        torch.testing.assert_close(a, b)
+    assert discriminator(pyramid, t_right).mismatched == []

@@ -9,6 +9,7 @@ batch, so the whole pyramid costs about 1.33 trunk passes instead of five.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class DiscriminatorOutput:
     multiscale: list[Tensor]  # each [B, r_j * r_j] (one logit per position of the output scale)
     pairs: list[tuple[int, int]]
     vision: list[Tensor]  # vision-aided heads, each [B, positions]; empty when disabled
+    mismatched: list[Tensor] = dataclasses.field(default_factory=list)  # heads under `mismatched_text`
 
 
 class ResidualBlock(nn.Module):
@@ -190,13 +192,21 @@ class Discriminator(PretrainedModel):
         return self.text_branch(features)
 
     def forward(
-        self, pyramid: list[Tensor], text: CLIPTextFeatures | Tensor, use_vision_aided: bool = True
+        self,
+        pyramid: list[Tensor],
+        text: CLIPTextFeatures | Tensor,
+        use_vision_aided: bool = True,
+        mismatched_text: Tensor | None = None,
     ) -> DiscriminatorOutput:
-        """pyramid: [finest, ..., 4x4] images; text: CLIP text features or a precomputed t_D."""
+        """pyramid: [finest, ..., 4x4] images; text: CLIP text features or a precomputed t_D.
+
+        The image trunk does not depend on the text, so `mismatched_text` (another t_D, e.g. of
+        wrong captions for the matching-aware loss) reuses it and only reruns the heads."""
         if len(pyramid) != self.num_levels:
             raise ValueError(f"expected {self.num_levels} pyramid levels, got {len(pyramid)}")
         t = text if isinstance(text, Tensor) else self.encode_text(text)
         logits: list[Tensor] = []
+        mismatched: list[Tensor] = []
         pairs: list[tuple[int, int]] = []
         x: Tensor | None = None
         for depth in range(self.num_levels):
@@ -206,10 +216,13 @@ class Discriminator(PretrainedModel):
             paths = depth + 1
             head_logits = self.heads[depth](x, t.repeat(paths, 1))
             logits.extend(head_logits.chunk(paths, dim=0))
+            if mismatched_text is not None:
+                wrong_logits = self.heads[depth](x, mismatched_text.repeat(paths, 1))
+                mismatched.extend(wrong_logits.chunk(paths, dim=0))
             pairs.extend((source, depth) for source in range(paths))
             if depth < self.num_levels - 1:
                 x = self.downsample[depth](x)
         vision: list[Tensor] = []
         if self.vision_aided is not None and use_vision_aided:
             vision = self.vision_aided(pyramid[0], t)
-        return DiscriminatorOutput(multiscale=logits, pairs=pairs, vision=vision)
+        return DiscriminatorOutput(multiscale=logits, pairs=pairs, vision=vision, mismatched=mismatched)

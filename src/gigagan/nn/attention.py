@@ -21,14 +21,19 @@ def l2_attention(q: Tensor, k: Tensor, v: Tensor, key_mask: Tensor | None = None
     """softmax(-||q - k||^2 / sqrt(d)) @ v through fused SDPA.
 
     q: [B, H, Nq, D]; k, v: [B, H, Nk, D]; key_mask: [B, Nk] bool, True where a key is valid.
+    The key-norm term rides along as one extra feature, q' = [2q, -1], k' = [k, ||k||^2], so that
+    q'.k' = 2 q.k - ||k||^2 and no float mask is needed (a mask that needs gradients would force
+    SDPA onto its slow, memory-hungry path). Features are zero-padded to a multiple of 8 for the
+    fused kernels.
     """
-    scale = q.shape[-1] ** -0.5
-    # The key-norm bias in at least float32, also under bf16 autocast.
-    bias = -k.to(torch.promote_types(k.dtype, torch.float32)).square().sum(dim=-1) * scale  # [B, H, Nk]
-    if key_mask is not None:
-        bias = bias.masked_fill(~key_mask[:, None, :], float("-inf"))
-    bias = bias[:, :, None, :].to(q.dtype)
-    return F.scaled_dot_product_attention(q * 2, k, v, attn_mask=bias, scale=scale)
+    dim = q.shape[-1]
+    padding = (-(dim + 1)) % 8
+    key_norms = k.to(torch.promote_types(k.dtype, torch.float32)).square().sum(dim=-1, keepdim=True).to(k.dtype)
+    q = torch.cat([q * 2, -torch.ones_like(q[..., :1]), q.new_zeros(*q.shape[:-1], padding)], dim=-1)
+    k = torch.cat([k, key_norms, k.new_zeros(*k.shape[:-1], padding)], dim=-1)
+    v = torch.cat([v, v.new_zeros(*v.shape[:-1], padding + 1)], dim=-1)
+    mask = key_mask[:, None, None, :] if key_mask is not None else None
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=dim**-0.5)[..., :dim]
 
 
 def _split_heads(x: Tensor, heads: int) -> Tensor:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from gigagan.config import CLIPConfig, LossConfig
 from gigagan.models import Discriminator, Generator
@@ -136,10 +137,12 @@ class GigaGANLoss:
             device.type, dtype=self.autocast_dtype or torch.bfloat16, enabled=self.autocast_dtype is not None
         )
 
-    def _discriminate(self, pyramid: list[Tensor], t: Tensor, augment: AugmentParams | None) -> DiscriminatorOutput:
+    def _discriminate(
+        self, pyramid: list[Tensor], t: Tensor, augment: AugmentParams | None, mismatched_text: Tensor | None = None
+    ) -> DiscriminatorOutput:
         if augment is not None:
             pyramid = augment_pyramid(pyramid, augment)
-        return self.discriminator(pyramid, t, use_vision_aided=self.use_vision_aided)
+        return self.discriminator(pyramid, t, use_vision_aided=self.use_vision_aided, mismatched_text=mismatched_text)
 
     def _text(self, tokens: Tensor) -> tuple[CLIPTextFeatures, Tensor]:
         """(frozen CLIP features, t_D) for D; CLIP features are detached from G's text tower."""
@@ -163,15 +166,16 @@ class GigaGANLoss:
             else:
                 text = self.generator.text_encoder(clip_features=features)
             fake = self.generator(batch.z, text=text, noise_mode=self.noise_mode)
-            adversarial, vision = self._fake_terms(self._discriminate(fake, t_d, batch.augment), real=True)
+            matching = self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any())
+            t_wrong = self._text(batch.mismatched_tokens)[1] if matching else None
+            out = self._discriminate(fake, t_d, batch.augment, mismatched_text=t_wrong)
+            adversarial, vision = self._fake_terms(out, real=True)
             total = adversarial + self.config.vision_aided_weight * vision
             stats = {"G/adversarial": _item(adversarial), "G/vision_aided": _item(vision)}
-            if self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any()):
-                _, t_wrong = self._text(batch.mismatched_tokens)
-                out = self._discriminate(fake, t_wrong, batch.augment)
-                matching = adversarial_loss(out.multiscale, real=False, rows=batch.mismatch_valid)
-                total = total + self.config.matching_aware_weight * matching
-                stats["G/matching_aware"] = _item(matching)
+            if matching:
+                mismatch = adversarial_loss(out.mismatched, real=False, rows=batch.mismatch_valid)
+                total = total + self.config.matching_aware_weight * mismatch
+                stats["G/matching_aware"] = _item(mismatch)
             if self.clip_loss is not None and self.config.clip_weight > 0:
                 clip = self.clip_loss(fake[0].float(), batch.captions)
                 total = total + self.config.clip_weight * clip
@@ -191,7 +195,10 @@ class GigaGANLoss:
         real = image_pyramid(batch.images, self.discriminator.num_levels)
         with self._autocast(device):
             _, t_d = self._text(batch.tokens)
-            out_real = self._discriminate(real, t_d, batch.augment)
+            matching = self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any())
+            t_wrong = self._text(batch.mismatched_tokens)[1] if matching else None
+            # reals under their own and under wrong captions share one trunk pass
+            out_real = self._discriminate(real, t_d, batch.augment, mismatched_text=t_wrong)
             out_fake = self._discriminate([level.detach() for level in fake], t_d, batch.augment)
             real_adversarial, real_vision = self._fake_terms(out_real, real=True)
             fake_adversarial, fake_vision = self._fake_terms(out_fake, real=False)
@@ -204,12 +211,10 @@ class GigaGANLoss:
                 "D/logits_real": _item(torch.stack([x.mean() for x in out_real.multiscale]).mean()),
                 "D/logits_fake": _item(torch.stack([x.mean() for x in out_fake.multiscale]).mean()),
             }
-            if self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any()):
-                _, t_wrong = self._text(batch.mismatched_tokens)
-                out_wrong = self.discriminator(real, t_wrong, use_vision_aided=False)
-                matching = adversarial_loss(out_wrong.multiscale, real=False, rows=batch.mismatch_valid)
-                total = total + self.config.matching_aware_weight * matching
-                stats["D/matching_aware"] = _item(matching)
+            if matching:
+                mismatch = adversarial_loss(out_real.mismatched, real=False, rows=batch.mismatch_valid)
+                total = total + self.config.matching_aware_weight * mismatch
+                stats["D/matching_aware"] = _item(mismatch)
         stats["D/total"] = _item(total)
         return total, stats
 
@@ -222,6 +227,8 @@ class GigaGANLoss:
             return torch.stack([logits.float().mean(dim=1) for logits in out.multiscale]).mean(dim=0)
 
         real = image_pyramid(batch.images, self.discriminator.num_levels)
-        penalty = r1_penalty(score, real).mean()
+        # R1 differentiates a gradient; fused attention kernels have no double backward
+        with sdpa_kernel([SDPBackend.MATH]):
+            penalty = r1_penalty(score, real).mean()
         loss = penalty * (self.config.r1_gamma / 2) * self.config.r1_interval
         return loss, {"D/r1_penalty": _item(penalty)}
