@@ -29,6 +29,15 @@ def main(out: str, steps: int, batch_size: int) -> None:
     )
     config.loss.r1_interval = 2
     trainer = Trainer(get_preset("tiny"), config, Path(out), context=context, progress=False)
+    if context.is_main:
+        save_file(
+            {k: v.clone().contiguous() for k, v in trainer.generator.state_dict().items()},
+            str(Path(out) / "generator-init.safetensors"),
+        )
+        save_file(
+            {k: v.clone().contiguous() for k, v in trainer.discriminator.state_dict().items()},
+            str(Path(out) / "discriminator-init.safetensors"),
+        )
     trainer.run()
     for name, module in (("generator", trainer.generator), ("discriminator", trainer.discriminator)):
         state = {k: v.contiguous() for k, v in module.state_dict().items()}

@@ -194,3 +194,21 @@ def test_sigkill_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path: 
 def test_resume_without_checkpoint_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(GigaGANError, match="no checkpoint"):
         Trainer(get_preset("tiny"), TrainConfig(max_steps=1), tmp_path, progress=False, resume=True)
+
+
+def test_a_messy_folder_trains_on_the_valid_files_and_counts_the_rest(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
+    from data_files import BAD, write_messy_folder
+
+    folder = write_messy_folder(tmp_path / "messy")
+    config = TrainConfig(data=str(folder), batch_size=2, max_steps=3, sample_every=0, checkpoint_every=0, log_every=1)
+    trainer = Trainer(get_preset("tiny"), config, tmp_path / "run", progress=False)
+    result = trainer.run()
+    assert result.step == 3 and result.skipped_steps == 0
+    skipped = trainer.dataset.skipped
+    assert sum(skipped.values()) >= len(BAD), skipped
+    for reason in set(BAD.values()):
+        assert skipped.get(reason, 0) >= 1, (reason, skipped)
+    log = (tmp_path / "run" / "log.jsonl").read_text()
+    assert '"event": "data"' in log
+    assert any(name in log for name in BAD), log

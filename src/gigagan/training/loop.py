@@ -370,7 +370,8 @@ class Trainer:
         if self.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=config.max_steps, initial=self.step, unit="step", dynamic_ncols=True)
+            total = config.max_steps if config.max_steps < 10**8 and not config.max_minutes else None
+            bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True)
         stats: dict[str, float] = {}
         started, start_step = time.perf_counter(), self.step
         try:

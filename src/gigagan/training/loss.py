@@ -25,7 +25,7 @@ from gigagan.config import CLIPConfig, LossConfig
 from gigagan.models import Discriminator, Generator
 from gigagan.models.clip import CLIPTokenizer, build_clip_model, clip_image_size, clip_preprocess
 from gigagan.models.discriminator import DiscriminatorOutput
-from gigagan.models.text import CLIPTextFeatures
+from gigagan.models.text import CLIPTextFeatures, TextEncoding
 from gigagan.nn import image_pyramid
 from gigagan.training.augment import AugmentParams, augment_pyramid
 
@@ -42,6 +42,9 @@ class TrainingBatch:
     z: Tensor  # [B, z_dim] for the G phase
     z_discriminator: Tensor  # [B, z_dim] for the D phase
     augment: AugmentParams | None = None
+    # frozen-CLIP features of `tokens` / `mismatched_tokens`, filled in once and shared by the phases
+    clip_features: CLIPTextFeatures | None = None
+    mismatched_clip_features: CLIPTextFeatures | None = None
 
 
 def _item(value: Tensor) -> float:
@@ -144,12 +147,27 @@ class GigaGANLoss:
             pyramid = augment_pyramid(pyramid, augment)
         return self.discriminator(pyramid, t, use_vision_aided=self.use_vision_aided, mismatched_text=mismatched_text)
 
-    def _text(self, tokens: Tensor) -> tuple[CLIPTextFeatures, Tensor]:
-        """(frozen CLIP features, t_D) for D; CLIP features are detached from G's text tower."""
-        with torch.no_grad():
-            features = self.generator.text_encoder.clip(tokens)
-        features = CLIPTextFeatures(features.tokens.detach().float(), features.mask, features.eot_index)
+    def _clip(self, batch: TrainingBatch, mismatched: bool = False) -> CLIPTextFeatures:
+        """Detached CLIP text features of the batch's (or the wrong) captions, computed once per batch
+        while the tower is frozen (a trainable tower changes between phases, so it is rerun)."""
+        name = "mismatched_clip_features" if mismatched else "clip_features"
+        cached = getattr(batch, name)
+        if cached is None or self.generator.config.text.train_clip:
+            with torch.no_grad():
+                features = self.generator.text_encoder.clip(batch.mismatched_tokens if mismatched else batch.tokens)
+            cached = CLIPTextFeatures(features.tokens.detach().float(), features.mask, features.eot_index)
+            setattr(batch, name, cached)
+        return cached
+
+    def _text(self, batch: TrainingBatch, mismatched: bool = False) -> tuple[CLIPTextFeatures, Tensor]:
+        """(frozen CLIP features, t_D) for D."""
+        features = self._clip(batch, mismatched)
         return features, self.discriminator.encode_text(features)
+
+    def _generator_text(self, batch: TrainingBatch) -> TextEncoding:
+        if self.generator.config.text.train_clip:
+            return self.generator.text_encoder(batch.tokens)
+        return self.generator.text_encoder(clip_features=self._clip(batch))
 
     def _fake_terms(self, out: DiscriminatorOutput, real: bool) -> tuple[Tensor, Tensor]:
         adversarial = adversarial_loss(out.multiscale, real=real)
@@ -160,14 +178,10 @@ class GigaGANLoss:
         """G main phase: fool D under the right caption, be rejected under a wrong one, match CLIP."""
         device = batch.z.device
         with self._autocast(device):
-            features, t_d = self._text(batch.tokens)
-            if self.generator.config.text.train_clip:
-                text = self.generator.text_encoder(batch.tokens)
-            else:
-                text = self.generator.text_encoder(clip_features=features)
-            fake = self.generator(batch.z, text=text, noise_mode=self.noise_mode)
+            _, t_d = self._text(batch)
+            fake = self.generator(batch.z, text=self._generator_text(batch), noise_mode=self.noise_mode)
             matching = self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any())
-            t_wrong = self._text(batch.mismatched_tokens)[1] if matching else None
+            t_wrong = self._text(batch, mismatched=True)[1] if matching else None
             out = self._discriminate(fake, t_d, batch.augment, mismatched_text=t_wrong)
             adversarial, vision = self._fake_terms(out, real=True)
             total = adversarial + self.config.vision_aided_weight * vision
@@ -186,7 +200,8 @@ class GigaGANLoss:
     @torch.no_grad()
     def generate_for_discriminator(self, batch: TrainingBatch) -> list[Tensor]:
         with self._autocast(batch.z.device):
-            fake = self.generator(batch.z_discriminator, batch.tokens, noise_mode=self.noise_mode)
+            text = self._generator_text(batch)
+            fake = self.generator(batch.z_discriminator, text=text, noise_mode=self.noise_mode)
             return [level.float() for level in fake]
 
     def discriminator_loss(self, batch: TrainingBatch, fake: list[Tensor]) -> tuple[Tensor, dict[str, float]]:
@@ -194,9 +209,9 @@ class GigaGANLoss:
         device = batch.images.device
         real = image_pyramid(batch.images, self.discriminator.num_levels)
         with self._autocast(device):
-            _, t_d = self._text(batch.tokens)
+            _, t_d = self._text(batch)
             matching = self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any())
-            t_wrong = self._text(batch.mismatched_tokens)[1] if matching else None
+            t_wrong = self._text(batch, mismatched=True)[1] if matching else None
             # reals under their own and under wrong captions share one trunk pass
             out_real = self._discriminate(real, t_d, batch.augment, mismatched_text=t_wrong)
             out_fake = self._discriminate([level.detach() for level in fake], t_d, batch.augment)
@@ -220,7 +235,7 @@ class GigaGANLoss:
 
     def r1_loss(self, batch: TrainingBatch) -> tuple[Tensor, dict[str, float]]:
         """D regularisation phase: lazy R1 on the real pyramid, scaled by the interval."""
-        _, t_d = self._text(batch.tokens)
+        _, t_d = self._text(batch)
 
         def score(levels: list[Tensor]) -> Tensor:
             out = self.discriminator(levels, t_d, use_vision_aided=False)

@@ -1,0 +1,75 @@
+"""`gigagan train` from the command line: a config file, overrides, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gigagan.cli import main
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    captured = capsys.readouterr()
+    return int(info.value.code or 0), captured.out, captured.err
+
+
+def test_train_from_a_config_file_with_overrides(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({"preset": "tiny", "training": {"batch_size": 2, "max_steps": 50, "seed": 1}}))
+    out = tmp_path / "run"
+    code, stdout, _ = run(
+        [
+            "train",
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+            "--max-steps",
+            "2",
+            "--no-progress",
+            "--sample-every",
+            "0",
+            "--r1-gamma",
+            "0.5",
+        ],
+        capsys,
+    )
+    assert code == 0, stdout
+    assert "trained 2 steps" in stdout
+    saved = json.loads((out / "latest" / "config.json").read_text())
+    assert saved["training"]["max_steps"] == 2 and saved["training"]["batch_size"] == 2
+    assert saved["training"]["loss"]["r1_gamma"] == 0.5
+    assert saved["generator"]["resolution"] == 32  # the tiny preset
+    code, stdout, _ = run(["train", "--out", str(out), "--resume", "--max-steps", "3", "--no-progress"], capsys)
+    assert code == 0 and "trained 3 steps" in stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--data", "/no/such/folder"], "not"),
+        (["--resume"], "no checkpoint"),
+        (["--preset", "nope"], "unknown preset"),
+        (["--batch-size", "0"], "batch size"),
+        (["--device", "tpu"], "device"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, _, err = run(["train", "--out", str(tmp_path / "run"), "--preset", "tiny", *argv, "--no-progress"], capsys)
+    assert code == 2
+    lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], err
+    assert "Traceback" not in err
+
+
+def test_a_broken_config_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "bad.json"
+    config.write_text("{not json")
+    code, _, err = run(["train", "--config", str(config), "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and "not valid JSON" in err
