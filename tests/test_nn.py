@@ -34,9 +34,10 @@ def loop_reference(layer: AdaptiveModulatedConv2d, x: torch.Tensor, w: torch.Ten
 @pytest.mark.parametrize("num_kernels", [1, 4])
 @pytest.mark.parametrize("upsample", [False, True])
 @pytest.mark.parametrize("demodulate", [True, False])
-def test_grouped_modconv_equals_per_sample_loop(num_kernels: int, upsample: bool, demodulate: bool) -> None:
+@pytest.mark.parametrize("size", [2, 8])  # 2x2 (4x4 after upsampling) takes the stacked-bank path
+def test_grouped_modconv_equals_per_sample_loop(num_kernels: int, upsample: bool, demodulate: bool, size: int) -> None:
     layer = AdaptiveModulatedConv2d(6, 5, 3, w_dim=7, num_kernels=num_kernels, demodulate=demodulate, upsample=upsample)
-    x, w = torch.randn(3, 6, 8, 8), torch.randn(3, 7)
+    x, w = torch.randn(3, 6, size, size), torch.randn(3, 7)
     torch.testing.assert_close(layer(x, w), loop_reference(layer, x, w), rtol=1e-4, atol=1e-5)
 
 
