@@ -25,6 +25,7 @@ from gigagan.data.images import (
     DECODE_ERROR,
     EMPTY_CAPTION,
     MISSING_CAPTION,
+    ReportsSkips,
     SkipLog,
     check_file,
     check_image,
@@ -39,7 +40,7 @@ PATH_KEYS = ("path", "image", "file", "filename")
 CAPTION_KEYS = ("caption", "text")
 
 
-class FileListDataset(Dataset):
+class FileListDataset(ReportsSkips, Dataset):
     """Base for file sources: validates (path, caption) candidates, then loads them with skip-and-count."""
 
     def __init__(
@@ -76,21 +77,6 @@ class FileListDataset(Dataset):
         self._log.drain()  # construction-time skips are known to every copy of the dataset
         if not self.entries:
             raise GigaGANError(f"no usable images in {name}: {self._log.summary()}")
-
-    @property
-    def skipped(self) -> dict[str, int]:
-        """Skipped items by reason (construction scan plus load failures seen in this process)."""
-        return dict(self._log.counts)
-
-    @property
-    def skipped_examples(self) -> list[str]:
-        """The first few skipped items as "path: reason"."""
-        return list(self._log.examples)
-
-    @property
-    def skip_log(self) -> SkipLog:
-        """The underlying log; `BatchStream` merges load failures from DataLoader workers into it."""
-        return self._log
 
     @property
     def captions(self) -> list[str]:

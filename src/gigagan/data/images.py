@@ -165,3 +165,24 @@ class SkipLog:
         total = sum(self.counts.values())
         reasons = ", ".join(f"{count} {reason}" for reason, count in self.counts.most_common())
         return f"{total} skipped ({reasons})" if total else "none skipped"
+
+
+class ReportsSkips:
+    """Mixin for sources that keep their skipped items in a `SkipLog` at `self._log`."""
+
+    _log: SkipLog
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        """Skipped items by reason (seen in this process, or merged in from workers by BatchStream)."""
+        return dict(self._log.counts)
+
+    @property
+    def skipped_examples(self) -> list[str]:
+        """The first few skipped items with their reasons."""
+        return list(self._log.examples)
+
+    @property
+    def skip_log(self) -> SkipLog:
+        """The underlying log; `BatchStream` merges load failures from DataLoader workers into it."""
+        return self._log

@@ -31,6 +31,7 @@ from gigagan.data.images import (
     MISSING_CAPTION,
     MISSING_FILE,
     MISSING_IMAGE,
+    ReportsSkips,
     SkipLog,
     load_image,
 )
@@ -96,7 +97,7 @@ def _caption(parts: dict[str, bytes]) -> str | None:
     return None
 
 
-class WebDatasetSource(IterableDataset):
+class WebDatasetSource(ReportsSkips, IterableDataset):
     """Infinite stream of {"image": float32 [3, R, R] in [-1, 1], "caption": str} from tar shards."""
 
     def __init__(
@@ -131,21 +132,6 @@ class WebDatasetSource(IterableDataset):
         self.world_size = world_size
         self.shuffle_buffer = max(1, shuffle_buffer)
         self.epoch = 0
-
-    @property
-    def skipped(self) -> dict[str, int]:
-        """Skipped samples and shards by reason (seen in this process or merged in by BatchStream)."""
-        return dict(self._log.counts)
-
-    @property
-    def skipped_examples(self) -> list[str]:
-        """The first few skipped items as "shard:key: reason"."""
-        return list(self._log.examples)
-
-    @property
-    def skip_log(self) -> SkipLog:
-        """The underlying log (BatchStream merges worker reports into it)."""
-        return self._log
 
     def set_epoch(self, epoch: int) -> None:
         """Re-seed the stream: each epoch value gives a different, reproducible stream."""
