@@ -100,7 +100,7 @@ def all_reduce_flag(value: bool, context: DistributedContext) -> bool:
     """True on every rank if `value` is True on any rank."""
     if not context.enabled:
         return value
-    flag = torch.tensor([1.0 if value else 0.0])
+    flag = torch.tensor([1.0 if value else 0.0], device=context.device)  # NCCL needs a GPU tensor
     dist.all_reduce(flag)
     return bool(flag.item() > 0)
 
