@@ -22,9 +22,7 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	@echo "make demo: not yet available - training and sampling arrive with the next issues."
-	@echo "Meanwhile, describe the model the demo will train:"
-	$(BIN)/gigagan info --preset quickstart
+	$(BIN)/gigagan demo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_networks.py

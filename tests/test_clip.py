@@ -14,6 +14,7 @@ from gigagan import GigaGANError
 from gigagan.config import CLIPConfig, ModelConfig
 from gigagan.models import CLIPTextTower, Discriminator, Generator
 from gigagan.models.clip import CLIPTokenizer, build_text_tower, build_vision_tower, clip_architecture
+from gigagan.models.text import trim_padding
 
 
 def test_tokenizer_gives_77_tokens_and_truncates(tiny: ModelConfig) -> None:
@@ -24,6 +25,22 @@ def test_tokenizer_gives_77_tokens_and_truncates(tiny: ModelConfig) -> None:
     eot = ids.argmax(dim=-1)
     assert eot[0] == 4 and eot[1] == 76  # <start> a red circle <end>; the long one ends at the limit
     assert torch.all(ids[0, 5:] == 0)
+
+
+def test_trimmed_padding_leaves_every_real_token_unchanged(tiny: ModelConfig) -> None:
+    generator = Generator(tiny.generator).eval()
+    ids = generator.tokenize(["a red circle", "a small blue triangle at the top left on a green background"])
+    (short,) = trim_padding(ids)
+    assert short.shape == (2, int(ids.argmax(dim=-1).max()) + 1) and short.shape[1] < 77
+    assert generator.text_encoder.clip.is_causal
+    full, cut = generator.text_encoder(ids), generator.text_encoder(short)
+    real = full.mask[:, : short.shape[1]]
+    assert torch.equal(real, cut.mask)
+    assert torch.allclose(full.local[:, : short.shape[1]][real], cut.local[real], atol=1e-5)
+    assert torch.allclose(full.global_, cut.global_, atol=1e-5)
+    z = torch.randn(2, tiny.generator.z_dim)
+    images_full, images_cut = (generator(z, t, noise_mode="const")[0] for t in (ids, short))
+    assert torch.allclose(images_full, images_cut, atol=1e-4)
 
 
 def test_tower_returns_chosen_layer_with_padding_mask(tiny: ModelConfig) -> None:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gigagan.cli_generate import register_generation_commands
 from gigagan.config import DiscriminatorConfig, GeneratorConfig, config_to_dict, get_preset, list_presets
 from gigagan.errors import GigaGANError
 
@@ -241,6 +242,9 @@ def train(
             f"trained {result.step} steps ({result.images_seen} images, {result.skipped_steps} skipped); "
             f"checkpoint: {result.last_checkpoint}; latest: {out / 'latest'}"
         )
+
+
+register_generation_commands(app)  # generate, interpolate, style-mix, prompt-mix, demo
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,12 +15,14 @@ import json
 import math
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from gigagan.errors import GigaGANError
 
 T = TypeVar("T")
+PresetT = TypeVar("PresetT")
 
 
 @dataclass
@@ -248,7 +250,7 @@ def config_to_json(config: Any) -> str:
 # Presets
 
 
-def _toy_clip(model_name: str, width: int, layers: int, heads: int, image_size: int = 32) -> CLIPConfig:
+def toy_clip(model_name: str, width: int, layers: int, heads: int, image_size: int = 32) -> CLIPConfig:
     """A small, randomly initialised open_clip architecture (real tokenizer, tiny towers)."""
     return CLIPConfig(
         model_name=model_name,
@@ -265,7 +267,7 @@ def _toy_clip(model_name: str, width: int, layers: int, heads: int, image_size: 
 
 
 def _tiny() -> ModelConfig:
-    clip = _toy_clip("ViT-B-32", width=32, layers=1, heads=2)
+    clip = toy_clip("ViT-B-32", width=32, layers=1, heads=2)
     text = TextEncoderConfig(clip=clip, clip_layer=-1, num_layers=1, num_heads=2, ff_mult=2)
     generator = GeneratorConfig(
         resolution=32,
@@ -297,7 +299,7 @@ def _tiny() -> ModelConfig:
 
 
 def _quickstart() -> ModelConfig:
-    clip = _toy_clip("ViT-B-32", width=128, layers=2, heads=4)
+    clip = toy_clip("ViT-B-32", width=128, layers=2, heads=4)
     text = TextEncoderConfig(clip=clip, clip_layer=-1, num_layers=2, num_heads=4, ff_mult=2)
     generator = GeneratorConfig(
         resolution=32,
@@ -323,13 +325,13 @@ def _quickstart() -> ModelConfig:
         t_dim=128,
         head_channels=64,
         attention_head_dim=32,
-        vision_aided=VisionAidedConfig(clip=_toy_clip("ViT-B-32", width=128, layers=2, heads=4), head_channels=64),
+        vision_aided=VisionAidedConfig(clip=toy_clip("ViT-B-32", width=128, layers=2, heads=4), head_channels=64),
     )
     return ModelConfig(generator, discriminator)
 
 
 def _cifar10() -> ModelConfig:
-    clip = _toy_clip("ViT-B-32", width=256, layers=4, heads=4)
+    clip = toy_clip("ViT-B-32", width=256, layers=4, heads=4)
     text = TextEncoderConfig(clip=clip, clip_layer=-1, train_clip=True, num_layers=2, num_heads=4)
     generator = GeneratorConfig(
         resolution=32,
@@ -432,24 +434,42 @@ def _giga() -> ModelConfig:
     )
 
 
-_PRESETS = {
-    "tiny": (_tiny, "unit tests: a forward pass in well under a second"),
-    "quickstart": (_quickstart, "32px, trains on 2 CPU cores in minutes"),
-    "cifar10": (_cifar10, "32px, CIFAR-10 class captions"),
-    "base": (_base, "64px, ~160M generator (the paper's 'deeper' ablation step)"),
-    "giga": (_giga, "64px, the paper's base model: 652.5M G, 381.4M D"),
-}
+class PresetRegistry(Generic[PresetT]):
+    """Named config factories with one-line descriptions; `get` returns a fresh, validated copy."""
+
+    def __init__(self, kind: str, presets: dict[str, tuple[Callable[[], PresetT], str]]) -> None:
+        self.kind = kind
+        self.presets = presets
+
+    def describe(self) -> dict[str, str]:
+        """Preset names and one-line descriptions."""
+        return {name: description for name, (_, description) in self.presets.items()}
+
+    def get(self, name: str) -> PresetT:
+        if name not in self.presets:
+            raise GigaGANError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.presets)}")
+        config = copy.deepcopy(self.presets[name][0]())
+        config.validate()  # type: ignore[attr-defined]
+        return config
+
+
+PRESETS = PresetRegistry(
+    "preset",
+    {
+        "tiny": (_tiny, "unit tests: a forward pass in well under a second"),
+        "quickstart": (_quickstart, "32px, trains on 2 CPU cores in minutes"),
+        "cifar10": (_cifar10, "32px, CIFAR-10 class captions"),
+        "base": (_base, "64px, ~160M generator (the paper's 'deeper' ablation step)"),
+        "giga": (_giga, "64px, the paper's base model: 652.5M G, 381.4M D"),
+    },
+)
 
 
 def list_presets() -> dict[str, str]:
     """Preset names and one-line descriptions."""
-    return {name: description for name, (_, description) in _PRESETS.items()}
+    return PRESETS.describe()
 
 
 def get_preset(name: str) -> ModelConfig:
     """A fresh copy of a named preset's ModelConfig."""
-    if name not in _PRESETS:
-        raise GigaGANError(f"unknown preset {name!r}; choose one of: {', '.join(_PRESETS)}")
-    config = copy.deepcopy(_PRESETS[name][0]())
-    config.validate()
-    return config
+    return PRESETS.get(name)

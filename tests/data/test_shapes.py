@@ -142,3 +142,12 @@ def test_renders_any_resolution(seed: int, index: int, resolution: int) -> None:
     picture = render(sample_attributes(seed, index), resolution)
     assert picture.shape == (resolution, resolution, 3) and picture.dtype == np.uint8
     assert len({tuple(p) for p in picture.reshape(-1, 3)}) >= 2  # the shape is visible
+
+
+def test_verifier_reads_degenerate_pictures_without_crashing() -> None:
+    """A diverged generator's NaNs, or an image with no colour apart from its background, read as blank."""
+    nan_image = torch.full((3, 32, 32), float("nan"))
+    nan_image[:, 8:16, 8:16] = 0.5
+    assert verify(nan_image).shape in SHAPES
+    all_nan = verify(torch.full((3, 32, 32), float("nan")))
+    assert (all_nan.shape, all_nan.size, all_nan.position) == ("circle", "small", "center")  # reads as blank

@@ -349,7 +349,7 @@ def verify(image: ImageLike) -> ShapeAttributes:
     wins. Size and position are read from the winner. A blank picture reads as a small centred
     circle of the palette colour after the background's.
     """
-    pixels = _as_float_rgb(image)
+    pixels = np.nan_to_num(_as_float_rgb(image), nan=0.0, posinf=255.0, neginf=0.0)  # a diverged model's NaNs
     height, width, _ = pixels.shape
     if min(height, width) < 16:
         raise ValueError(f"pictures must be at least 16x16, got {width}x{height}")
@@ -366,11 +366,13 @@ def verify(image: ImageLike) -> ShapeAttributes:
     color = _nearest_color(color_rgb, exclude=background)
 
     axis = color_rgb - background_rgb
+    if float(axis @ axis) < 1.0:  # no object colour apart from the background: read as blank
+        return ShapeAttributes("circle", color, background, "small", "center")
     projection = ((pixels - background_rgb) @ axis) / float(axis @ axis)
     region = _dilate(_dilate(_largest_blob(projection > 0.5, projection)))
     coverage = np.clip(projection, 0.0, 1.0) * region
     area = float(coverage.sum())
-    if area < 1:
+    if not area >= 1:  # also catches NaN
         return ShapeAttributes("circle", color, background, "small", "center")
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
     centroid_x = float((coverage * xs).sum()) / area

@@ -51,21 +51,56 @@ class CLIPTextTower(nn.Module):
         super().train(mode and self.trainable)  # a frozen tower always runs in inference mode
         return self
 
+    @property
+    def is_causal(self) -> bool:
+        """True when a token's features depend only on the tokens before it (OpenAI-style CLIP text
+        towers: causal mask, no padding mask, no appended class token), so trailing padding can be cut."""
+        return (
+            getattr(self.tower, "attn_mask", None) is not None
+            and not getattr(self.tower, "use_pad_mask", False)
+            and getattr(self.tower, "cls_emb", None) is None
+        )
+
     def forward(self, token_ids: Tensor) -> CLIPTextFeatures:
         with torch.set_grad_enabled(self.trainable and torch.is_grad_enabled()):
-            out = self.tower.forward_intermediates(
-                token_ids,
-                indices=[self.layer_index],
-                stop_early=True,
-                normalize_intermediates=True,
-                intermediates_only=True,
-                output_fmt="NLC",
-            )
-        tokens = out["text_intermediates"][0]
+            if token_ids.shape[1] < self.tower.positional_embedding.shape[0]:
+                tokens = self._forward_shortened(token_ids)
+            else:
+                out = self.tower.forward_intermediates(
+                    token_ids,
+                    indices=[self.layer_index],
+                    stop_early=True,
+                    normalize_intermediates=True,
+                    intermediates_only=True,
+                    output_fmt="NLC",
+                )
+                tokens = out["text_intermediates"][0]
         eot_index = token_ids.argmax(dim=-1)  # EOT has the largest id in CLIP's vocabulary
         positions = torch.arange(token_ids.shape[1], device=token_ids.device)
         mask = positions[None, :] <= eot_index[:, None]
         return CLIPTextFeatures(tokens=tokens, mask=mask, eot_index=eot_index)
+
+    def _forward_shortened(self, token_ids: Tensor) -> Tensor:
+        """The tower on ids cut after the last EOT (see `trim_padding`): open_clip keeps its causal
+        mask at full context length, so it is sliced here to the shorter sequence."""
+        if not self.is_causal:
+            raise ValueError("only causal CLIP text towers accept token ids shorter than their context length")
+        length = token_ids.shape[1]
+        x, _ = self.tower._embeds(token_ids)
+        causal = self.tower.attn_mask[:length, :length]
+        _, intermediates = self.tower.transformer.forward_intermediates(
+            x, attn_mask=causal, indices=[self.layer_index], stop_early=True
+        )
+        return self.tower.ln_final(intermediates[0])
+
+
+def trim_padding(*token_ids: Tensor) -> tuple[Tensor, ...]:
+    """Cut the padding columns after the latest EOT token of each batch of CLIP ids.
+
+    In a causal tower no token sees the padding after it, and everything downstream masks padding,
+    so the features of every real token are unchanged while the tower, the text layers and
+    cross-attention run on ~20 tokens instead of 77."""
+    return tuple(ids[:, : int(ids.argmax(dim=-1).max()) + 1] for ids in token_ids)
 
 
 class TextLayers(nn.Module):

@@ -25,6 +25,7 @@ from torch import nn
 from gigagan.config import ModelConfig, TrainConfig, config_to_dict
 from gigagan.errors import GigaGANError
 from gigagan.models import Discriminator, Generator
+from gigagan.models.text import trim_padding
 from gigagan.training import checkpoint as ckpt
 from gigagan.training.augment import AugmentParams
 from gigagan.training.distributed import (
@@ -247,11 +248,15 @@ class Trainer:
         augment = AugmentParams.sample(global_batch, torch.device("cpu")) if self.config.loss.augment else None
         rows = torch.arange(self.context.rank, global_batch, self.context.world_size)
         tokenize = self.generator.tokenize
+        tokens = tokenize(list(captions))
+        mismatched_tokens = tokenize([global_captions[int(mismatch[r])] for r in rows])
+        if self.generator.text_encoder.clip.is_causal:  # exact: no real token sees the padding after it
+            tokens, mismatched_tokens = trim_padding(tokens, mismatched_tokens)
         return TrainingBatch(
             images=images.to(device, non_blocking=True),
             captions=list(captions),
-            tokens=tokenize(list(captions)).to(device),
-            mismatched_tokens=tokenize([global_captions[int(mismatch[r])] for r in rows]).to(device),
+            tokens=tokens.to(device),
+            mismatched_tokens=mismatched_tokens.to(device),
             mismatch_valid=valid[rows].to(device),
             z=z[rows].to(device),
             z_discriminator=z_discriminator[rows].to(device),

@@ -36,8 +36,8 @@ class TrainingBatch:
 
     images: Tensor  # real images [B, 3, R, R] in [-1, 1]
     captions: list[str]
-    tokens: Tensor  # G's CLIP token ids [B, 77]
-    mismatched_tokens: Tensor  # tokens of a different caption for every sample [B, 77]
+    tokens: Tensor  # G's CLIP token ids [B, L], padding after the last EOT cut off
+    mismatched_tokens: Tensor  # tokens of a different caption for every sample [B, L']
     mismatch_valid: Tensor  # [B] bool: False where no different caption existed in the batch
     z: Tensor  # [B, z_dim] for the G phase
     z_discriminator: Tensor  # [B, z_dim] for the D phase
