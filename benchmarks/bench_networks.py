@@ -51,7 +51,8 @@ MATCHING = (
 )
 
 OURS_STEP = (
-    "The trainer's own loss object (gigagan.training.GigaGANLoss, default LossConfig). G phase: "
+    "The trainer's own loss object (gigagan.training.GigaGANLoss, default LossConfig), captions "
+    "tokenized as the trainer does (padding after the batch's last EOT cut off). G phase: "
     "frozen CLIP text tower, learned text layers T, G(z) -> pyramid, D (params frozen) on the fakes "
     "under the right captions (non-saturating loss on all 15 MS-I/O predictions) and, sharing the "
     "trunk pass, under wrong captions (matching-aware), backward, AdamW step. D phase: a fresh G "
@@ -172,6 +173,7 @@ def measure_ours_train(row: str, batch: int, warmup: int, iters: int) -> dict[st
     import torch
 
     from gigagan.config import LossConfig
+    from gigagan.models.text import trim_padding
     from gigagan.training import GigaGANLoss, TrainingBatch, mismatched_indices
 
     config, generator, discriminator = build_ours(row)
@@ -194,11 +196,15 @@ def measure_ours_train(row: str, batch: int, warmup: int, iters: int) -> dict[st
     def step() -> dict[str, float]:
         start = time.perf_counter()
         wrong, valid = mismatched_indices(prompts)
+        # as the trainer does: padding after the last EOT cut off (exact for the causal CLIP tower)
+        tokens, mismatched_tokens = trim_padding(
+            generator.tokenize(prompts), generator.tokenize([prompts[i] for i in wrong])
+        )
         training_batch = TrainingBatch(
             images=torch.rand(batch, 3, resolution, resolution) * 2 - 1,
             captions=prompts,
-            tokens=generator.tokenize(prompts),
-            mismatched_tokens=generator.tokenize([prompts[i] for i in wrong]),
+            tokens=tokens,
+            mismatched_tokens=mismatched_tokens,
             mismatch_valid=valid,
             z=torch.randn(batch, config.generator.z_dim),
             z_discriminator=torch.randn(batch, config.generator.z_dim),

@@ -16,6 +16,32 @@ from rich.console import Console
 from rich.table import Table
 
 from gigagan.cli_generate import register_generation_commands
+from gigagan.cli_options import (
+    AugmentOption,
+    BatchSizeOption,
+    Bf16Option,
+    CaptionTemplateOption,
+    CheckpointEveryOption,
+    ConfigFileOption,
+    DeterministicOption,
+    GradCheckpointingOption,
+    KeepOption,
+    LogEveryOption,
+    LrDiscriminatorOption,
+    MatchingWeightOption,
+    MaxMinutesOption,
+    MaxStepsOption,
+    NumWorkersOption,
+    ProgressOption,
+    R1GammaOption,
+    R1IntervalOption,
+    ResumeOption,
+    RunDirOption,
+    SampleEveryOption,
+    SeedOption,
+    TrainDeviceOption,
+)
+from gigagan.cli_upsample import register_upsampler_commands
 from gigagan.config import DiscriminatorConfig, GeneratorConfig, config_to_dict, get_preset, list_presets
 from gigagan.errors import GigaGANError
 
@@ -35,11 +61,83 @@ def _millions(count: int) -> str:
 
 @app.command()
 def presets() -> None:
-    """List the named model presets."""
+    """List the named model presets (text-to-image and upsampler)."""
+    from gigagan.upsampler_config import list_upsampler_presets
+
     table = Table("preset", "description")
-    for name, description in list_presets().items():
+    for name, description in {**list_presets(), **list_upsampler_presets()}.items():
         table.add_row(name, description)
     console.print(table)
+
+
+def _synthesis_table(title: str, levels: list[dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    for column in ("resolution", "channels", "kernels in bank", "conv layers", "attention blocks", "ws", "params"):
+        table.add_column(column, justify="right")
+    for level in levels:
+        table.add_row(
+            f"{level['resolution']}x{level['resolution']}",
+            str(level["channels"]),
+            str(level["kernels"]),
+            str(level["conv_layers"]),
+            str(level["attention_blocks"]),
+            str(level["ws"]),
+            _millions(level["params"]),
+        )
+    return table
+
+
+def _discriminator_table(title: str, levels: list[dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    for column in ("resolution", "channels", "residual blocks", "attention", "predictions", "params"):
+        table.add_column(column, justify="right")
+    for level in levels:
+        table.add_row(
+            f"{level['resolution']}x{level['resolution']}",
+            str(level["channels"]),
+            str(level["residual_blocks"]),
+            "yes" if level["attention"] else "no",
+            str(level["predictions"]),
+            _millions(level["params"]),
+        )
+    return table
+
+
+def _totals_table(parts: dict[str, int], totals: dict[str, int], frozen: int) -> Table:
+    table = Table("part", "trainable params", title="Totals (frozen CLIP excluded)")
+    for name, count in parts.items():
+        table.add_row(name, _millions(count))
+    for name, count in totals.items():
+        table.add_row(f"[bold]{name}[/bold]", f"[bold]{_millions(count)}[/bold]")
+    table.add_row("frozen CLIP towers", _millions(frozen))
+    return table
+
+
+def _upsampler_info(preset: str, as_json: bool) -> None:
+    from gigagan.models.summary import summarize_upsampler
+    from gigagan.upsampler_config import get_upsampler_preset
+
+    config = get_upsampler_preset(preset)
+    summary = summarize_upsampler(config)
+    if as_json:
+        payload = {"preset": preset, **dataclasses.asdict(summary), "config": config_to_dict(config)}
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    encoder = Table(title=f"Upsampler encoder ({preset}, {summary.input_resolution}px input)")
+    for column in ("resolution", "channels", "residual blocks", "params"):
+        encoder.add_column(column, justify="right")
+    for level in summary.encoder_levels:
+        size = f"{level['resolution']}x{level['resolution']}"
+        encoder.add_row(size, str(level["channels"]), str(level["residual_blocks"]), _millions(level["params"]))
+    console.print(encoder)
+    title = f"Upsampler decoder ({summary.scale_factor}x to {summary.resolution}px, {summary.num_ws} w+ rows)"
+    console.print(_synthesis_table(title, summary.decoder_levels))
+    title = f"Upsampler discriminator ({summary.num_predictions} multi-scale predictions, minibatch-std)"
+    console.print(_discriminator_table(title, summary.discriminator_levels))
+    parts = {f"U {k}": v for k, v in summary.upsampler_parts.items()}
+    parts |= {f"D {k}": v for k, v in summary.discriminator_parts.items()}
+    totals = {"upsampler": summary.upsampler_params, "discriminator": summary.upsampler_discriminator_params}
+    console.print(_totals_table(parts, totals, summary.frozen_clip_params))
 
 
 @app.command()
@@ -49,10 +147,14 @@ def info(
 ) -> None:
     """Describe a preset: per-level layer tables and trainable parameter counts (frozen CLIP excluded).
 
-    Example: gigagan info --preset giga --json
+    Examples: gigagan info --preset giga --json;  gigagan info --preset upsampler-128to1024
     """
     from gigagan.models.summary import summarize
+    from gigagan.upsampler_config import list_upsampler_presets
 
+    if preset in list_upsampler_presets():
+        _upsampler_info(preset, as_json)
+        return
     config = get_preset(preset)
     summary = summarize(config)
     if as_json:
@@ -72,43 +174,14 @@ def info(
         }
         typer.echo(json.dumps(payload, indent=2))
         return
-
-    generator = Table(title=f"Generator ({preset}, {summary.resolution}px, {summary.num_ws} w+ rows)")
-    for column in ("resolution", "channels", "kernels in bank", "conv layers", "attention blocks", "ws", "params"):
-        generator.add_column(column, justify="right")
-    for level in summary.generator_levels:
-        generator.add_row(
-            f"{level['resolution']}x{level['resolution']}",
-            str(level["channels"]),
-            str(level["kernels"]),
-            str(level["conv_layers"]),
-            str(level["attention_blocks"]),
-            str(level["ws"]),
-            _millions(level["params"]),
-        )
-    console.print(generator)
-    discriminator = Table(title=f"Discriminator ({summary.num_predictions} multi-scale predictions)")
-    for column in ("resolution", "channels", "residual blocks", "attention", "predictions", "params"):
-        discriminator.add_column(column, justify="right")
-    for level in summary.discriminator_levels:
-        discriminator.add_row(
-            f"{level['resolution']}x{level['resolution']}",
-            str(level["channels"]),
-            str(level["residual_blocks"]),
-            "yes" if level["attention"] else "no",
-            str(level["predictions"]),
-            _millions(level["params"]),
-        )
-    console.print(discriminator)
-    parts = Table("part", "trainable params", title="Totals (frozen CLIP excluded)")
-    for name, count in summary.generator_parts.items():
-        parts.add_row(f"G {name}", _millions(count))
-    for name, count in summary.discriminator_parts.items():
-        parts.add_row(f"D {name}", _millions(count))
-    parts.add_row("[bold]generator[/bold]", f"[bold]{_millions(summary.generator_params)}[/bold]")
-    parts.add_row("[bold]discriminator[/bold]", f"[bold]{_millions(summary.discriminator_params)}[/bold]")
-    parts.add_row("frozen CLIP towers", _millions(summary.frozen_clip_params))
-    console.print(parts)
+    title = f"Generator ({preset}, {summary.resolution}px, {summary.num_ws} w+ rows)"
+    console.print(_synthesis_table(title, summary.generator_levels))
+    title = f"Discriminator ({summary.num_predictions} multi-scale predictions)"
+    console.print(_discriminator_table(title, summary.discriminator_levels))
+    parts = {f"G {k}": v for k, v in summary.generator_parts.items()}
+    parts |= {f"D {k}": v for k, v in summary.discriminator_parts.items()}
+    totals = {"generator": summary.generator_params, "discriminator": summary.discriminator_params}
+    console.print(_totals_table(parts, totals, summary.frozen_clip_params))
 
 
 TRAIN_EXAMPLES = """
@@ -125,7 +198,7 @@ Examples:
 """
 
 
-def _load_train_file(path: Path) -> dict[str, Any]:
+def load_train_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError as error:
@@ -139,56 +212,47 @@ def _load_train_file(path: Path) -> dict[str, Any]:
 
 @app.command(epilog=TRAIN_EXAMPLES)
 def train(
-    out: Annotated[Path, typer.Option(help="Run directory: checkpoints, samples, logs.")],
+    out: RunDirOption,
     preset: Annotated[str | None, typer.Option(help="Model preset (default quickstart).")] = None,
     data: Annotated[
         str | None, typer.Option(help="shapes | image folder | class folders | .jsonl/.csv | shards.")
     ] = None,
-    config_file: Annotated[Path | None, typer.Option("--config", help="JSON with preset/model/training.")] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Total training steps.")] = None,
-    max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (checkpointed).")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Global batch size (split over ranks).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    config_file: ConfigFileOption = None,
+    max_steps: MaxStepsOption = None,
+    max_minutes: MaxMinutesOption = None,
+    batch_size: BatchSizeOption = None,
+    seed: SeedOption = None,
     lr_generator: Annotated[float | None, typer.Option("--lr-g", help="Generator learning rate.")] = None,
-    lr_discriminator: Annotated[float | None, typer.Option("--lr-d", help="Discriminator learning rate.")] = None,
-    r1_gamma: Annotated[float | None, typer.Option(help="R1 weight gamma.")] = None,
-    r1_interval: Annotated[int | None, typer.Option(help="Lazy R1 interval in steps.")] = None,
-    matching_weight: Annotated[float | None, typer.Option(help="Matching-aware loss weight.")] = None,
+    lr_discriminator: LrDiscriminatorOption = None,
+    r1_gamma: R1GammaOption = None,
+    r1_interval: R1IntervalOption = None,
+    matching_weight: MatchingWeightOption = None,
     clip_weight: Annotated[float | None, typer.Option(help="CLIP contrastive loss weight.")] = None,
     vision_weight: Annotated[float | None, typer.Option(help="Vision-aided D loss weight.")] = None,
     clip_weights: Annotated[
         str | None, typer.Option(help="CLIP checkpoint (file or open_clip tag) for the vision-aided D and CLIP loss.")
     ] = None,
-    augment: Annotated[bool | None, typer.Option("--augment/--no-augment", help="Differentiable augmentation.")] = None,
-    bf16: Annotated[bool | None, typer.Option("--bf16/--no-bf16", help="bfloat16 autocast.")] = None,
-    grad_checkpointing: Annotated[bool | None, typer.Option("--grad-checkpointing/--no-grad-checkpointing")] = None,
-    checkpoint_every: Annotated[int | None, typer.Option(help="Steps between checkpoints.")] = None,
-    sample_every: Annotated[int | None, typer.Option(help="Steps between sample grids.")] = None,
-    log_every: Annotated[int | None, typer.Option(help="Steps between log lines.")] = None,
-    keep: Annotated[int | None, typer.Option(help="Checkpoints to keep (0 keeps all).")] = None,
-    num_workers: Annotated[int | None, typer.Option(help="DataLoader workers.")] = None,
-    caption_template: Annotated[str | None, typer.Option(help="Caption for class folders, with {label}.")] = None,
-    deterministic: Annotated[bool | None, typer.Option("--deterministic/--no-deterministic")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/latest.")] = False,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    augment: AugmentOption = None,
+    bf16: Bf16Option = None,
+    grad_checkpointing: GradCheckpointingOption = None,
+    checkpoint_every: CheckpointEveryOption = None,
+    sample_every: SampleEveryOption = None,
+    log_every: LogEveryOption = None,
+    keep: KeepOption = None,
+    num_workers: NumWorkersOption = None,
+    caption_template: CaptionTemplateOption = None,
+    deterministic: DeterministicOption = None,
+    resume: ResumeOption = False,
+    device: TrainDeviceOption = "auto",
+    progress: ProgressOption = True,
 ) -> None:
     """Train a GigaGAN generator and discriminator."""
-    import logging
-
     from gigagan.config import ModelConfig, TrainConfig, config_from_dict
-    from gigagan.models.pretrained import read_config_file
     from gigagan.training import Trainer
-    from gigagan.training.checkpoint import latest_checkpoint
-    from gigagan.training.distributed import init_distributed, shutdown
 
-    logging.basicConfig(level=logging.INFO, format="gigagan: %(message)s")
-    file = _load_train_file(config_file) if config_file else {}
-    checkpoint = latest_checkpoint(out) if resume else None
-    if resume and checkpoint is None:
-        raise GigaGANError(f"--resume: no checkpoint found in {out}")
-    if checkpoint is not None:  # the run's own configs, then explicit flags on top
-        saved = read_config_file(checkpoint)
+    file = load_train_file(config_file) if config_file else {}
+    checkpoint, saved = resume_checkpoint(out, resume)
+    if saved is not None:  # the run's own configs, then explicit flags on top
         model = ModelConfig(
             generator=config_from_dict(GeneratorConfig, saved["generator"]),
             discriminator=config_from_dict(DiscriminatorConfig, saved["discriminator"]),
@@ -201,39 +265,77 @@ def train(
             else get_preset(preset or file.get("preset", "quickstart"))
         )
         training = config_from_dict(TrainConfig, file.get("training", {}))
-    overrides = {
-        "data": data,
-        "max_steps": max_steps,
-        "max_minutes": max_minutes,
-        "batch_size": batch_size,
-        "seed": seed,
-        "lr_generator": lr_generator,
-        "lr_discriminator": lr_discriminator,
-        "bf16": bf16,
-        "grad_checkpointing": grad_checkpointing,
-        "checkpoint_every": checkpoint_every,
-        "sample_every": sample_every,
-        "log_every": log_every,
-        "keep_checkpoints": keep,
-        "num_workers": num_workers,
-        "caption_template": caption_template,
-        "deterministic": deterministic,
-        "clip_weights": clip_weights,
-    }
-    training = dataclasses.replace(training, **{k: v for k, v in overrides.items() if v is not None})
-    loss_overrides = {
-        "r1_gamma": r1_gamma,
-        "r1_interval": r1_interval,
-        "matching_aware_weight": matching_weight,
-        "clip_weight": clip_weight,
-        "vision_aided_weight": vision_weight,
-        "augment": augment,
-    }
-    training.loss = dataclasses.replace(training.loss, **{k: v for k, v in loss_overrides.items() if v is not None})
+    training = apply_training_options(training, locals())
     model.validate()
+    run_trainer(Trainer, model, training, out, checkpoint, device, progress)
+
+
+# command-line option -> TrainConfig / LossConfig field, for every training command
+TRAIN_OPTION_FIELDS = {
+    "data": "data",
+    "max_steps": "max_steps",
+    "max_minutes": "max_minutes",
+    "batch_size": "batch_size",
+    "seed": "seed",
+    "lr_generator": "lr_generator",
+    "lr_discriminator": "lr_discriminator",
+    "bf16": "bf16",
+    "grad_checkpointing": "grad_checkpointing",
+    "checkpoint_every": "checkpoint_every",
+    "sample_every": "sample_every",
+    "log_every": "log_every",
+    "keep": "keep_checkpoints",
+    "num_workers": "num_workers",
+    "caption_template": "caption_template",
+    "deterministic": "deterministic",
+    "clip_weights": "clip_weights",
+}
+LOSS_OPTION_FIELDS = {
+    "r1_gamma": "r1_gamma",
+    "r1_interval": "r1_interval",
+    "matching_weight": "matching_aware_weight",
+    "clip_weight": "clip_weight",
+    "vision_weight": "vision_aided_weight",
+    "augment": "augment",
+}
+
+
+def apply_training_options(training: Any, options: dict[str, Any], extra_fields: dict[str, str] | None = None) -> Any:
+    """`training` with every option that was given (not None) set: TRAIN_OPTION_FIELDS, `extra_fields`
+    (option -> field of the training config) and LOSS_OPTION_FIELDS (on `training.loss`)."""
+    fields = {**TRAIN_OPTION_FIELDS, **(extra_fields or {})}
+    values = {field: options[name] for name, field in fields.items() if options.get(name) is not None}
+    training = dataclasses.replace(training, **values)
+    loss = {field: options[name] for name, field in LOSS_OPTION_FIELDS.items() if options.get(name) is not None}
+    training.loss = dataclasses.replace(training.loss, **loss)
+    return training
+
+
+def resume_checkpoint(out: Path, resume: bool) -> tuple[Path | None, dict[str, Any] | None]:
+    """With --resume: the run's latest checkpoint and its config.json (a one-line error if none)."""
+    from gigagan.models.pretrained import read_config_file
+    from gigagan.training.checkpoint import latest_checkpoint
+
+    if not resume:
+        return None, None
+    checkpoint = latest_checkpoint(out)
+    if checkpoint is None:
+        raise GigaGANError(f"--resume: no checkpoint found in {out}")
+    return checkpoint, read_config_file(checkpoint)
+
+
+def run_trainer(
+    trainer_class: type, model: Any, training: Any, out: Path, checkpoint: Path | None, device: str, progress: bool
+) -> None:
+    """Build `trainer_class` (single process or one torchrun rank), train, and report the result."""
+    import logging
+
+    from gigagan.training.distributed import init_distributed, shutdown
+
+    logging.basicConfig(level=logging.INFO, format="gigagan: %(message)s")
     context = init_distributed(device)
     try:
-        trainer = Trainer(model, training, out, context=context, resume=checkpoint or False, progress=progress)
+        trainer = trainer_class(model, training, out, context=context, resume=checkpoint or False, progress=progress)
         result = trainer.run()
     finally:
         shutdown(context)
@@ -245,6 +347,7 @@ def train(
 
 
 register_generation_commands(app)  # generate, interpolate, style-mix, prompt-mix, demo
+register_upsampler_commands(app)  # train-upsampler, upsample
 
 
 def main(argv: list[str] | None = None) -> None:

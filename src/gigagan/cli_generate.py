@@ -219,9 +219,12 @@ def generate(
     dtype: DtypeOption = "float32",
     scale: ScaleOption = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    upsampler: Annotated[
+        str | None, typer.Option(help="Upsampler checkpoint: upsample every image (same prompt and seed).")
+    ] = None,
 ) -> None:
     """Generate images for one or many prompts; writes one PNG per image, grid.png (up to 32 prompts x 16
-    images) and prompts.txt."""
+    images) and prompts.txt. With --upsampler, the images written are the upsampled ones."""
     from gigagan.inference.export import grid_image, save_png
 
     _check_count(num_images, "--num-images")
@@ -230,14 +233,23 @@ def generate(
         raise GigaGANError(f"--seed must be non-negative, got {seed}")
     prompts = _read_prompts(prompt, prompt_file)
     pipe = _open(checkpoint, device, dtype, out)
+    upsampling = None
+    if upsampler is not None:
+        from gigagan.inference.upsample import UpsamplerPipeline
+
+        upsampling = UpsamplerPipeline.from_pretrained(upsampler, device=pipe.device, dtype=dtype)
+        scale = scale or max(1, -(-DEMO_CELL_PIXELS // (pipe.resolution * upsampling.scale_factor)))
     grid_cells: list[Tensor] = []
     written = 0
     for batch in pipe.generate_batches(
         prompts, num_images, seed=seed, truncation_psi=truncation_psi, batch_size=batch_size, progress=progress
     ):
-        rows = zip(batch.images, batch.prompts, batch.seeds, batch.prompt_indices, batch.image_indices)
+        images = batch.images if upsampling is None else upsampling.upsample(batch.images, batch.prompts, batch.seeds)
+        rows = zip(images, batch.prompts, batch.seeds, batch.prompt_indices, batch.image_indices)
         for image, text, image_seed, index, column in rows:
             metadata = _provenance(pipe, prompt=text, seed=image_seed, truncation_psi=truncation_psi)
+            if upsampling is not None:
+                metadata["upsampler"] = upsampling.checkpoint_hash
             save_png(image, out / f"{index:04d}-seed{image_seed}.png", metadata)
             written += 1
             if index < GRID_MAX_PROMPTS and column < GRID_MAX_IMAGES:

@@ -185,6 +185,9 @@ class TrainConfig:
     deterministic: bool = False
     clip_weights: str | None = None  # CLIP checkpoint for the vision-aided D and the CLIP loss
     sample_prompts: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)  # scored on the EMA G during training (gigagan.metrics)
+    metrics_every: int = 0  # steps between evaluations; 0 = never
+    metrics_num_images: int = 5000  # generated (and real) images per evaluation
 
 
 def _check_resolution(resolution: int) -> None:
@@ -473,3 +476,25 @@ def list_presets() -> dict[str, str]:
 def get_preset(name: str) -> ModelConfig:
     """A fresh copy of a named preset's ModelConfig."""
     return PRESETS.get(name)
+
+
+# Training settings that suit each preset better than TrainConfig's defaults (which follow the
+# paper). A run's --config file and command-line flags go on top of these.
+PRESET_TRAINING: dict[str, dict[str, Any]] = {
+    "quickstart": {"batch_size": 16, "loss": {"r1_gamma": 0.0128}},
+}
+
+
+def _merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `update` on top, nested dicts merged key by key."""
+    merged = dict(base)
+    for key, value in update.items():
+        nested = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _merged(merged[key], value) if nested else value
+    return merged
+
+
+def preset_training(name: str | None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """The TrainConfig for a preset (its PRESET_TRAINING entry on TrainConfig's defaults), with
+    `overrides` (e.g. a config file's "training" object) on top."""
+    return config_from_dict(TrainConfig, _merged(PRESET_TRAINING.get(name or "", {}), overrides or {}))

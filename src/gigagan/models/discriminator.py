@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -154,14 +155,13 @@ class VisionAidedDiscriminator(nn.Module):
         return [head["predict"](head["convs"](f), t) for head, f in zip(self.heads, features)]
 
 
-class Discriminator(PretrainedModel):
-    """D(pyramid, CLIP text features) -> logits of every MS-I/O prediction (and vision-aided heads)."""
+class MultiScaleDiscriminator(PretrainedModel):
+    """The MS-I/O trunk shared by GigaGAN's discriminator and the upsampler's: a text branch (t_D),
+    one fromRGB per pyramid level, residual blocks per depth, a text-conditioned head at every
+    depth, and downsampling between depths. Subclasses set the config class and may transform the
+    features in front of every head (`head_features`, e.g. minibatch-std)."""
 
-    config_key = "discriminator"
-    config_class = DiscriminatorConfig
-    weights_names = ("discriminator.safetensors",)
-
-    def __init__(self, config: DiscriminatorConfig) -> None:
+    def __init__(self, config: Any, head_extra_channels: int = 0) -> None:
         super().__init__()
         config.validate()
         self.config = config
@@ -177,11 +177,11 @@ class Discriminator(PretrainedModel):
             if config.attention[level]:
                 layers.append(ImageSelfAttention(channels, config.attention_head_dim))
             self.blocks.append(nn.Sequential(*layers))
-        self.heads = nn.ModuleList(PredictionHead(c, config.head_channels, config.t_dim) for c in widths)
-        self.downsample = nn.ModuleList(DownsampleBlock(a, b) for a, b in itertools.pairwise(widths))
-        self.vision_aided = (
-            VisionAidedDiscriminator(config.vision_aided, config.t_dim) if config.vision_aided is not None else None
+        self.heads = nn.ModuleList(
+            PredictionHead(c + head_extra_channels, config.head_channels, config.t_dim) for c in widths
         )
+        self.downsample = nn.ModuleList(DownsampleBlock(a, b) for a, b in itertools.pairwise(widths))
+        self.vision_aided: VisionAidedDiscriminator | None = None
 
     @property
     def num_predictions(self) -> int:
@@ -191,6 +191,14 @@ class Discriminator(PretrainedModel):
         """t_D, [B, t_dim]."""
         return self.text_branch(features)
 
+    def head_features(self, x: Tensor, num_paths: int) -> Tensor:
+        """What the heads at one depth read: `x` holds `num_paths` batches stacked on dim 0."""
+        return x
+
+    def check_pyramid(self, pyramid: list[Tensor]) -> None:
+        if len(pyramid) != self.num_levels:
+            raise ValueError(f"expected {self.num_levels} pyramid levels, got {len(pyramid)}")
+
     def forward(
         self,
         pyramid: list[Tensor],
@@ -198,12 +206,11 @@ class Discriminator(PretrainedModel):
         use_vision_aided: bool = True,
         mismatched_text: Tensor | None = None,
     ) -> DiscriminatorOutput:
-        """pyramid: [finest, ..., 4x4] images; text: CLIP text features or a precomputed t_D.
+        """pyramid: [finest, ...] images, one per level; text: CLIP text features or a precomputed t_D.
 
         The image trunk does not depend on the text, so `mismatched_text` (another t_D, e.g. of
         wrong captions for the matching-aware loss) reuses it and only reruns the heads."""
-        if len(pyramid) != self.num_levels:
-            raise ValueError(f"expected {self.num_levels} pyramid levels, got {len(pyramid)}")
+        self.check_pyramid(pyramid)
         t = text if isinstance(text, Tensor) else self.encode_text(text)
         logits: list[Tensor] = []
         mismatched: list[Tensor] = []
@@ -214,10 +221,10 @@ class Discriminator(PretrainedModel):
             x = entering if x is None else torch.cat([x, entering], dim=0)
             x = self.blocks[depth](x)
             paths = depth + 1
-            head_logits = self.heads[depth](x, t.repeat(paths, 1))
-            logits.extend(head_logits.chunk(paths, dim=0))
+            features = self.head_features(x, paths)
+            logits.extend(self.heads[depth](features, t.repeat(paths, 1)).chunk(paths, dim=0))
             if mismatched_text is not None:
-                wrong_logits = self.heads[depth](x, mismatched_text.repeat(paths, 1))
+                wrong_logits = self.heads[depth](features, mismatched_text.repeat(paths, 1))
                 mismatched.extend(wrong_logits.chunk(paths, dim=0))
             pairs.extend((source, depth) for source in range(paths))
             if depth < self.num_levels - 1:
@@ -226,3 +233,17 @@ class Discriminator(PretrainedModel):
         if self.vision_aided is not None and use_vision_aided:
             vision = self.vision_aided(pyramid[0], t)
         return DiscriminatorOutput(multiscale=logits, pairs=pairs, vision=vision, mismatched=mismatched)
+
+
+class Discriminator(MultiScaleDiscriminator):
+    """D(pyramid, CLIP text features) -> logits of every MS-I/O prediction (and vision-aided heads)."""
+
+    config_key = "discriminator"
+    config_class = DiscriminatorConfig
+    weights_names = ("discriminator.safetensors",)
+
+    def __init__(self, config: DiscriminatorConfig) -> None:
+        super().__init__(config)
+        self.vision_aided = (
+            VisionAidedDiscriminator(config.vision_aided, config.t_dim) if config.vision_aided is not None else None
+        )

@@ -32,17 +32,10 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from gigagan.models.clip import CLIPTokenizer
-from gigagan.models.discriminator import (
-    DiscriminatorOutput,
-    DownsampleBlock,
-    ImageSelfAttention,
-    PredictionHead,
-    ResidualBlock,
-    TextBranch,
-)
+from gigagan.models.discriminator import DownsampleBlock, MultiScaleDiscriminator, ResidualBlock
 from gigagan.models.generator import AttentionBlock, MappingNetwork, NoiseMode, ToRGB
 from gigagan.models.pretrained import PretrainedModel
-from gigagan.models.text import CLIPTextFeatures, TextEncoder, TextEncoding
+from gigagan.models.text import TextEncoder, TextEncoding
 from gigagan.nn import AdaptiveModulatedConv2d, EqualConv2d, image_pyramid, upsample2x
 from gigagan.nn.equalized import leaky_relu_gain
 from gigagan.upsampler_config import UpsamplerConfig, UpsamplerDiscriminatorConfig
@@ -375,74 +368,23 @@ def minibatch_std(x: Tensor, group_size: int, num_channels: int = 1, num_paths: 
     return torch.cat([x, y], dim=1)
 
 
-class UpsamplerDiscriminator(PretrainedModel):
+class UpsamplerDiscriminator(MultiScaleDiscriminator):
     """D(pyramid, CLIP text features or t_D) -> logits of every MS-I/O prediction.
 
-    Same interface and output as `Discriminator` (no vision-aided branch), so the GAN, matching-aware
-    and R1 losses apply unchanged; a minibatch-std feature enters every prediction head."""
+    The base discriminator's trunk and output (no vision-aided branch), so the GAN, matching-aware
+    and R1 losses apply unchanged; a minibatch-std feature enters every prediction head. It reads the
+    finest `num_levels` levels of a pyramid; extra coarser levels are ignored."""
 
     config_key = "upsampler_discriminator"
     config_class = UpsamplerDiscriminatorConfig
     weights_names = ("upsampler_discriminator.safetensors",)
 
-    vision_aided = None
-
     def __init__(self, config: UpsamplerDiscriminatorConfig) -> None:
-        super().__init__()
-        config.validate()
-        self.config = config
-        self.num_levels = config.num_levels
-        self.text_branch = TextBranch(config.text_width, config.text_layers, config.text_heads, config.t_dim)
-        widths = config.channels[::-1]  # depth 0 is the finest resolution
-        self.from_rgb = nn.ModuleList(EqualConv2d(3, c, 1, activation=True) for c in widths)
-        self.blocks = nn.ModuleList()
-        for depth, channels in enumerate(widths):
-            level = self.num_levels - 1 - depth
-            layers: list[nn.Module] = [ResidualBlock(channels) for _ in range(config.blocks[level])]
-            if config.attention[level]:
-                layers.append(ImageSelfAttention(channels, config.attention_head_dim))
-            self.blocks.append(nn.Sequential(*layers))
-        self.heads = nn.ModuleList(
-            PredictionHead(c + config.mbstd_channels, config.head_channels, config.t_dim) for c in widths
-        )
-        self.downsample = nn.ModuleList(DownsampleBlock(a, b) for a, b in itertools.pairwise(widths))
+        super().__init__(config, head_extra_channels=config.mbstd_channels)
 
-    @property
-    def num_predictions(self) -> int:
-        return self.num_levels * (self.num_levels + 1) // 2
+    def head_features(self, x: Tensor, num_paths: int) -> Tensor:
+        return minibatch_std(x, self.config.mbstd_group_size, self.config.mbstd_channels, num_paths)
 
-    def encode_text(self, features: CLIPTextFeatures) -> Tensor:
-        """t_D, [B, t_dim]."""
-        return self.text_branch(features)
-
-    def forward(
-        self,
-        pyramid: list[Tensor],
-        text: CLIPTextFeatures | Tensor,
-        use_vision_aided: bool = True,
-        mismatched_text: Tensor | None = None,
-    ) -> DiscriminatorOutput:
-        """pyramid: the finest `num_levels` images [finest, ...] (extra coarser levels are ignored);
-        text: CLIP text features or a precomputed t_D. `use_vision_aided` is accepted for interface
-        compatibility (there is no vision-aided branch)."""
+    def check_pyramid(self, pyramid: list[Tensor]) -> None:
         if len(pyramid) < self.num_levels:
             raise ValueError(f"expected at least {self.num_levels} pyramid levels, got {len(pyramid)}")
-        t = text if isinstance(text, Tensor) else self.encode_text(text)
-        logits: list[Tensor] = []
-        mismatched: list[Tensor] = []
-        pairs: list[tuple[int, int]] = []
-        x: Tensor | None = None
-        for depth in range(self.num_levels):
-            entering = self.from_rgb[depth](pyramid[depth])
-            x = entering if x is None else torch.cat([x, entering], dim=0)
-            x = self.blocks[depth](x)
-            paths = depth + 1
-            features = minibatch_std(x, self.config.mbstd_group_size, self.config.mbstd_channels, paths)
-            logits.extend(self.heads[depth](features, t.repeat(paths, 1)).chunk(paths, dim=0))
-            if mismatched_text is not None:
-                wrong = self.heads[depth](features, mismatched_text.repeat(paths, 1))
-                mismatched.extend(wrong.chunk(paths, dim=0))
-            pairs.extend((source, depth) for source in range(paths))
-            if depth < self.num_levels - 1:
-                x = self.downsample[depth](x)
-        return DiscriminatorOutput(multiscale=logits, pairs=pairs, vision=[], mismatched=mismatched)

@@ -111,12 +111,11 @@ class Trainer:
 
         torch.manual_seed(config.seed)
         device = self.context.device
-        self.generator = Generator(self.model_config.generator).to(device).train()
-        self.discriminator = Discriminator(self.model_config.discriminator).to(device).train()
+        generator, discriminator = self._build_networks()
+        self.generator = generator.to(device).train()
+        self.discriminator = discriminator.to(device).train()
         broadcast_module(self.generator, self.context)
         broadcast_module(self.discriminator, self.context)
-        if config.grad_checkpointing:
-            self.generator.synthesis.gradient_checkpointing = True
         self.ema = GeneratorEMA(self.generator, config.ema_half_life_images, config.ema_rampup)
         self.g_params = [p for p in self.generator.parameters() if p.requires_grad]
         self.d_params = [p for p in self.discriminator.parameters() if p.requires_grad]
@@ -128,18 +127,7 @@ class Trainer:
                 self.discriminator, config.lr_discriminator, config.betas, config.attention_weight_decay, ratio
             ),
         }
-        clip_loss = None
-        if config.clip_weights and config.loss.clip_weight > 0 and self.model_config.discriminator.vision_aided:
-            clip_loss = CLIPContrastiveLoss(self.model_config.discriminator.vision_aided.clip).to(device)
-        self.loss = GigaGANLoss(
-            self.generator,
-            self.discriminator,
-            config.loss,
-            clip_loss=clip_loss,
-            use_vision_aided=bool(config.clip_weights) and config.loss.vision_aided_weight > 0,
-            autocast_dtype=torch.bfloat16 if config.bf16 else None,
-            noise_mode=config.noise_mode,
-        )
+        self.loss = self._build_loss()
         self.stream = self._build_stream()
         self.step = 0
         self.images_seen = 0
@@ -148,13 +136,56 @@ class Trainer:
         self.last_checkpoint: Path | None = None
         self.sample_z = torch.randn(
             len(self.sample_prompts()),
-            self.model_config.generator.z_dim,
+            self.z_dim,
             generator=torch.Generator().manual_seed(config.seed + 12345),
         )
         if resume:
             self._resume(resume)
 
     # ------------------------------------------------------------------ set-up helpers
+    # (the hooks a trainer of another generator-discriminator pair overrides: see training/upsampler.py)
+
+    @property
+    def z_dim(self) -> int:
+        return self.model_config.generator.z_dim
+
+    @property
+    def image_resolution(self) -> int:
+        """Resolution of the real images the data source must deliver."""
+        return self.model_config.generator.resolution
+
+    def _build_networks(self) -> tuple[nn.Module, nn.Module]:
+        """The generator and discriminator to train (on the CPU; the trainer moves them)."""
+        generator = Generator(self.model_config.generator)
+        if self.config.grad_checkpointing:
+            generator.synthesis.gradient_checkpointing = True
+        return generator, Discriminator(self.model_config.discriminator)
+
+    def _build_loss(self) -> GigaGANLoss:
+        config = self.config
+        clip_loss = None
+        if config.clip_weights and config.loss.clip_weight > 0 and self.model_config.discriminator.vision_aided:
+            clip_loss = CLIPContrastiveLoss(self.model_config.discriminator.vision_aided.clip).to(self.context.device)
+        return GigaGANLoss(
+            self.generator,
+            self.discriminator,
+            config.loss,
+            clip_loss=clip_loss,
+            use_vision_aided=bool(config.clip_weights) and config.loss.vision_aided_weight > 0,
+            autocast_dtype=torch.bfloat16 if config.bf16 else None,
+            noise_mode=config.noise_mode,
+        )
+
+    def _model_configs(self) -> dict[str, dict[str, Any]]:
+        """The config.json entries of a checkpoint that describe the networks."""
+        return {
+            "generator": config_to_dict(self.model_config.generator),
+            "discriminator": config_to_dict(self.model_config.discriminator),
+        }
+
+    def condition_captions(self, captions: list[str]) -> list[str]:
+        """The captions the networks are conditioned on (all of them, by default)."""
+        return captions
 
     def _configure_clip(self, model_config: ModelConfig) -> ModelConfig:
         model_config = dataclasses.replace(model_config, discriminator=dataclasses.replace(model_config.discriminator))
@@ -174,11 +205,9 @@ class Trainer:
     def _build_stream(self) -> Any:
         from gigagan.data import BatchStream, build_dataset
 
-        resolution = self.config.resolution or self.model_config.generator.resolution
-        if resolution != self.model_config.generator.resolution:
-            raise GigaGANError(
-                f"--resolution {resolution} differs from the model's {self.model_config.generator.resolution}"
-            )
+        resolution = self.config.resolution or self.image_resolution
+        if resolution != self.image_resolution:
+            raise GigaGANError(f"--resolution {resolution} differs from the model's {self.image_resolution}")
         self.dataset = build_dataset(
             self.config.data,
             resolution,
@@ -232,6 +261,7 @@ class Trainer:
     def _next_batch(self) -> TrainingBatch:
         with torch.random.fork_rng(devices=[]):  # loaders draw seeds from the global RNG; keep it exact
             images, captions = next(self.stream)
+        captions = self.condition_captions(list(captions))
         device = self.context.device
         if self.context.enabled:
             gathered: list[list[str]] = [[] for _ in range(self.context.world_size)]
@@ -241,7 +271,7 @@ class Trainer:
         else:
             global_captions = list(captions)
         global_batch = len(global_captions)
-        z_dim = self.model_config.generator.z_dim
+        z_dim = self.z_dim
         mismatch, valid = mismatched_indices(global_captions)
         z = torch.randn(global_batch, z_dim)
         z_discriminator = torch.randn(global_batch, z_dim)
@@ -337,11 +367,7 @@ class Trainer:
                     "bad_in_a_row": self.bad_in_a_row,
                     "data": self.stream.state_dict(),
                 },
-                {
-                    "generator": config_to_dict(self.model_config.generator),
-                    "discriminator": config_to_dict(self.model_config.discriminator),
-                    "training": training,
-                },
+                {**self._model_configs(), "training": training},
             )
             ckpt.prune_checkpoints(self.run_dir, self.config.keep_checkpoints, protect={path})
         barrier(self.context)
@@ -353,13 +379,19 @@ class Trainer:
         """A grid of EMA samples for the fixed prompts and fixed z."""
         if not self.context.is_main:
             return None
-        from torchvision.utils import make_grid, save_image
+        from torchvision.utils import make_grid
 
         prompts = self.sample_prompts()
         generator = self.ema.model
         tokens = generator.tokenize(prompts)
         images = generator(self.sample_z.to(self.context.device), tokens, noise_mode="const")[0].float()
         grid = make_grid((images.clamp(-1, 1) + 1) / 2, nrow=math.ceil(math.sqrt(len(prompts))), padding=1)
+        return self.write_samples(grid, prompts)
+
+    def write_samples(self, grid: torch.Tensor, prompts: list[str]) -> Path:
+        """Save a sample grid [3, H, W] in [0, 1] as samples/step-N.png (+ prompts.txt, TensorBoard)."""
+        from torchvision.utils import save_image
+
         path = self.run_dir / "samples" / f"step-{self.step:08d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         save_image(grid, path)

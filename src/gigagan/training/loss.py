@@ -42,6 +42,7 @@ class TrainingBatch:
     z: Tensor  # [B, z_dim] for the G phase
     z_discriminator: Tensor  # [B, z_dim] for the D phase
     augment: AugmentParams | None = None
+    low_res: Tensor | None = None  # the upsampler's input [B, 3, r, r] in [-1, 1] (upsampler training only)
     # frozen-CLIP features of `tokens` / `mismatched_tokens`, filled in once and shared by the phases
     clip_features: CLIPTextFeatures | None = None
     mismatched_clip_features: CLIPTextFeatures | None = None
@@ -174,12 +175,20 @@ class GigaGANLoss:
         vision = adversarial_loss(out.vision, real=real) if out.vision else adversarial.new_zeros(())
         return adversarial, vision
 
+    def generate(self, batch: TrainingBatch, z: Tensor) -> list[Tensor]:
+        """The generator's pyramid for `z` and the batch's captions (an upsampler also reads `batch.low_res`)."""
+        return self.generator(z, text=self._generator_text(batch), noise_mode=self.noise_mode)
+
+    def extra_generator_terms(self, batch: TrainingBatch, fake: list[Tensor]) -> tuple[Tensor | None, dict[str, float]]:
+        """Further weighted G loss terms beyond the GAN ones (none here; the upsampler adds a perceptual loss)."""
+        return None, {}
+
     def generator_loss(self, batch: TrainingBatch) -> tuple[Tensor, dict[str, float]]:
         """G main phase: fool D under the right caption, be rejected under a wrong one, match CLIP."""
         device = batch.z.device
         with self._autocast(device):
             _, t_d = self._text(batch)
-            fake = self.generator(batch.z, text=self._generator_text(batch), noise_mode=self.noise_mode)
+            fake = self.generate(batch, batch.z)
             matching = self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any())
             t_wrong = self._text(batch, mismatched=True)[1] if matching else None
             out = self._discriminate(fake, t_d, batch.augment, mismatched_text=t_wrong)
@@ -194,15 +203,17 @@ class GigaGANLoss:
                 clip = self.clip_loss(fake[0].float(), batch.captions)
                 total = total + self.config.clip_weight * clip
                 stats["G/clip"] = _item(clip)
+            extra, extra_stats = self.extra_generator_terms(batch, fake)
+            if extra is not None:
+                total = total + extra
+                stats |= extra_stats
         stats["G/total"] = _item(total)
         return total, stats
 
     @torch.no_grad()
     def generate_for_discriminator(self, batch: TrainingBatch) -> list[Tensor]:
         with self._autocast(batch.z.device):
-            text = self._generator_text(batch)
-            fake = self.generator(batch.z_discriminator, text=text, noise_mode=self.noise_mode)
-            return [level.float() for level in fake]
+            return [level.float() for level in self.generate(batch, batch.z_discriminator)]
 
     def discriminator_loss(self, batch: TrainingBatch, fake: list[Tensor]) -> tuple[Tensor, dict[str, float]]:
         """D main phase: reals are real; fakes and reals under wrong captions are fake."""
