@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from gigagan import get_preset
-from gigagan.config import TrainConfig
+from gigagan.config import config_to_dict, preset_training
 from gigagan.data.shapes import attribute_accuracy, heldout_prompts
 from gigagan.training import Trainer
 
@@ -46,7 +46,7 @@ def evaluate(generator: torch.nn.Module, count: int, seed: int, batch_size: int 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=15.0, help="training wall-clock budget")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
     parser.add_argument("--samples", type=int, default=512, help="held-out prompts to score")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/bench-quickstart"))
@@ -54,16 +54,18 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    config = TrainConfig(
-        data="shapes",
-        batch_size=args.batch_size,
-        max_steps=10**9,
-        max_minutes=args.minutes,
-        seed=args.seed,
-        sample_every=200,
-        checkpoint_every=200,
-        log_every=10,
-    )
+    overrides = {
+        "data": "shapes",
+        "max_steps": 10**9,
+        "max_minutes": args.minutes,
+        "seed": args.seed,
+        "sample_every": 200,
+        "checkpoint_every": 200,
+        "log_every": 10,
+    }
+    if args.batch_size is not None:
+        overrides["batch_size"] = args.batch_size
+    config = preset_training("quickstart", overrides)  # the preset's own training settings, as `gigagan train`
     started = time.perf_counter()
     trainer = Trainer(get_preset("quickstart"), config, args.out, progress=True)
     result = trainer.run()
@@ -81,7 +83,8 @@ def main() -> None:
         "train_seconds": train_seconds,
         "steps": result.step,
         "images_seen": result.images_seen,
-        "batch_size": args.batch_size,
+        "batch_size": config.batch_size,
+        "training": config_to_dict(config),
         "samples_scored": args.samples,
         "scores": scores,
         "machine": {"processor": platform.processor() or platform.machine(), "threads": torch.get_num_threads()},

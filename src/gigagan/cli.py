@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gigagan.cli_eval import eval_command
 from gigagan.cli_generate import register_generation_commands
 from gigagan.cli_options import (
     AugmentOption,
@@ -31,6 +32,9 @@ from gigagan.cli_options import (
     MatchingWeightOption,
     MaxMinutesOption,
     MaxStepsOption,
+    MetricsEveryOption,
+    MetricsImagesOption,
+    MetricsOption,
     NumWorkersOption,
     ProgressOption,
     R1GammaOption,
@@ -233,6 +237,9 @@ def train(
         str | None, typer.Option(help="CLIP checkpoint (file or open_clip tag) for the vision-aided D and CLIP loss.")
     ] = None,
     augment: AugmentOption = None,
+    metrics: MetricsOption = None,
+    metrics_every: MetricsEveryOption = None,
+    metrics_num_images: MetricsImagesOption = None,
     bf16: Bf16Option = None,
     grad_checkpointing: GradCheckpointingOption = None,
     checkpoint_every: CheckpointEveryOption = None,
@@ -247,7 +254,7 @@ def train(
     progress: ProgressOption = True,
 ) -> None:
     """Train a GigaGAN generator and discriminator."""
-    from gigagan.config import ModelConfig, TrainConfig, config_from_dict
+    from gigagan.config import ModelConfig, TrainConfig, config_from_dict, preset_training
     from gigagan.training import Trainer
 
     file = load_train_file(config_file) if config_file else {}
@@ -259,15 +266,19 @@ def train(
         )
         training = config_from_dict(TrainConfig, saved.get("training", {}))
     else:
-        model = (
-            config_from_dict(ModelConfig, file["model"])
-            if "model" in file
-            else get_preset(preset or file.get("preset", "quickstart"))
-        )
-        training = config_from_dict(TrainConfig, file.get("training", {}))
+        preset_name = None if "model" in file else preset or file.get("preset", "quickstart")
+        model = config_from_dict(ModelConfig, file["model"]) if preset_name is None else get_preset(preset_name)
+        # the preset's own training defaults, then the file's "training" object, then the flags
+        training = preset_training(preset_name, file.get("training", {}))
     training = apply_training_options(training, locals())
+    if metrics is not None:
+        from gigagan.metrics import parse_metric_names
+
+        training = dataclasses.replace(training, metrics=parse_metric_names(metrics))
+    if training.metrics and training.metrics_every <= 0:
+        raise GigaGANError("--metrics needs --metrics-every N (steps between evaluations)")
     model.validate()
-    run_trainer(Trainer, model, training, out, checkpoint, device, progress)
+    run_trainer(Trainer, model, training, out, checkpoint, device, progress, with_metrics=True)
 
 
 # command-line option -> TrainConfig / LossConfig field, for every training command
@@ -289,6 +300,8 @@ TRAIN_OPTION_FIELDS = {
     "caption_template": "caption_template",
     "deterministic": "deterministic",
     "clip_weights": "clip_weights",
+    "metrics_every": "metrics_every",
+    "metrics_num_images": "metrics_num_images",
 }
 LOSS_OPTION_FIELDS = {
     "r1_gamma": "r1_gamma",
@@ -325,9 +338,17 @@ def resume_checkpoint(out: Path, resume: bool) -> tuple[Path | None, dict[str, A
 
 
 def run_trainer(
-    trainer_class: type, model: Any, training: Any, out: Path, checkpoint: Path | None, device: str, progress: bool
+    trainer_class: type,
+    model: Any,
+    training: Any,
+    out: Path,
+    checkpoint: Path | None,
+    device: str,
+    progress: bool,
+    with_metrics: bool = False,
 ) -> None:
-    """Build `trainer_class` (single process or one torchrun rank), train, and report the result."""
+    """Build `trainer_class` (single process or one torchrun rank), train, and report the result.
+    `with_metrics`: score `training.metrics` on the EMA generator every `training.metrics_every` steps."""
     import logging
 
     from gigagan.training.distributed import init_distributed, shutdown
@@ -336,6 +357,12 @@ def run_trainer(
     context = init_distributed(device)
     try:
         trainer = trainer_class(model, training, out, context=context, resume=checkpoint or False, progress=progress)
+        if with_metrics and training.metrics and training.metrics_every > 0:
+            from gigagan.metrics.during_training import TrainingMetrics
+
+            trainer.on_step = TrainingMetrics(
+                trainer, training.metrics, training.metrics_every, training.metrics_num_images
+            )
         result = trainer.run()
     finally:
         shutdown(context)
@@ -348,6 +375,7 @@ def run_trainer(
 
 register_generation_commands(app)  # generate, interpolate, style-mix, prompt-mix, demo
 register_upsampler_commands(app)  # train-upsampler, upsample
+app.command("eval")(eval_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -536,7 +536,14 @@ def _train_demo_model(
     """Train (or resume, or reuse) the demo run; returns its newest checkpoint."""
     import dataclasses
 
-    from gigagan.config import DiscriminatorConfig, GeneratorConfig, ModelConfig, TrainConfig, config_from_dict
+    from gigagan.config import (
+        DiscriminatorConfig,
+        GeneratorConfig,
+        ModelConfig,
+        TrainConfig,
+        config_from_dict,
+        preset_training,
+    )
     from gigagan.config import get_preset as preset_config
     from gigagan.models.pretrained import read_config_file
     from gigagan.training import Trainer
@@ -565,7 +572,9 @@ def _train_demo_model(
             f"({max_steps} steps or {max_minutes:g} min, whichever comes first)"
         )
         model = preset_config(preset)
-        training = TrainConfig(data="shapes", seed=DEMO_SEED, checkpoint_every=DEMO_CHECKPOINT_EVERY)
+        training = preset_training(
+            preset, {"data": "shapes", "seed": DEMO_SEED, "checkpoint_every": DEMO_CHECKPOINT_EVERY}
+        )
     training = dataclasses.replace(
         training, max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size, sample_every=0
     )

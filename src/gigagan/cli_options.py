@@ -37,3 +37,10 @@ DeterministicOption = Annotated[bool | None, typer.Option("--deterministic/--no-
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue from OUT/latest.")]
 TrainDeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+MetricsOption = Annotated[
+    str | None, typer.Option("--metrics", help="Metrics scored on the EMA G while training, e.g. fid,kid.")
+]
+MetricsEveryOption = Annotated[int | None, typer.Option("--metrics-every", help="Steps between evaluations.")]
+MetricsImagesOption = Annotated[
+    int | None, typer.Option("--metrics-num-images", help="Generated (and real) images per evaluation.")
+]

@@ -73,3 +73,26 @@ def test_a_broken_config_file_is_refused(tmp_path: Path, capsys: pytest.CaptureF
     config.write_text("{not json")
     code, _, err = run(["train", "--config", str(config), "--out", str(tmp_path / "run")], capsys)
     assert code == 2 and "not valid JSON" in err
+
+
+def test_metrics_during_training_are_logged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    argv = ["train", "--preset", "tiny", "--out", str(out), "--max-steps", "2", "--batch-size", "2"]
+    argv += ["--metrics", "alignment", "--metrics-every", "2", "--metrics-num-images", "4", "--no-progress"]
+    code, stdout, _ = run(argv, capsys)
+    assert code == 0, stdout
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    scored = [row for row in rows if "metrics/alignment/all" in row]
+    assert [row["step"] for row in scored] == [2]
+    assert 0.0 <= scored[0]["metrics/alignment/shape"] <= 1.0
+
+
+def test_metrics_without_an_interval_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "--preset", "tiny", "--out", str(tmp_path / "run"), "--metrics", "fid", "--no-progress"]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "--metrics-every" in err
+
+
+def test_eval_is_a_command_of_the_main_app(capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = run(["eval", "--help"], capsys)
+    assert code == 0 and "--checkpoint" in stdout and "--real" in stdout
