@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 from gigagan import get_preset
 from gigagan.config import config_to_dict, preset_training
@@ -49,6 +50,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
     parser.add_argument("--samples", type=int, default=512, help="held-out prompts to score")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--curve-every", type=float, default=5.0, help="minutes between learning-curve points")
+    parser.add_argument("--curve-samples", type=int, default=256, help="held-out prompts per curve point")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-quickstart"))
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/bench_quickstart.json"))
     args = parser.parse_args()
@@ -68,6 +71,18 @@ def main() -> None:
     config = preset_training("quickstart", overrides)  # the preset's own training settings, as `gigagan train`
     started = time.perf_counter()
     trainer = Trainer(get_preset("quickstart"), config, args.out, progress=True)
+    # held-out accuracy of the EMA G every --curve-every minutes (a few seconds each, inside the budget)
+    curve: list[dict] = []
+
+    def on_step(step: int, stats: dict[str, float]) -> None:
+        elapsed = time.perf_counter() - started
+        if elapsed < (len(curve) + 1) * args.curve_every * 60:
+            return
+        point = evaluate(trainer.ema.model.eval(), args.curve_samples, args.seed)["heldout"]
+        curve.append({"minutes": elapsed / 60, "step": step, "images_seen": trainer.images_seen, **point})
+        tqdm.write(f"  {elapsed / 60:5.1f} min, step {step}: " + ", ".join(f"{k} {v:.2f}" for k, v in point.items()))
+
+    trainer.on_step = on_step
     result = trainer.run()
     train_seconds = time.perf_counter() - started
     scores = evaluate(trainer.ema.model.eval(), args.samples, args.seed)
@@ -87,6 +102,7 @@ def main() -> None:
         "training": config_to_dict(config),
         "samples_scored": args.samples,
         "scores": scores,
+        "curve": curve,
         "machine": {"processor": platform.processor() or platform.machine(), "threads": torch.get_num_threads()},
         "torch": torch.__version__,
     }

