@@ -38,3 +38,20 @@ def tiny64() -> ModelConfig:
         network.attention = [*network.attention, False]
     config.generator.kernels = [*config.generator.kernels, 2]
     return config
+
+
+@pytest.fixture
+def open_attention_branches():
+    """A function that gives the zero-initialised last layers of every generator attention block
+    small random weights: blocks start as the identity, so nothing behind those layers gets a
+    gradient at initialisation (for tests that check every parameter is reached)."""
+    from gigagan.models.generator import AttentionBlock
+
+    def open_branches(model: torch.nn.Module) -> None:
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, AttentionBlock):
+                    for layer in (module.self_attention.to_out, module.cross_attention.to_out, module.ff.net[-1]):
+                        layer.weight.normal_(0.0, 0.1)
+
+    return open_branches

@@ -9,6 +9,7 @@ import torch
 
 from gigagan.config import ModelConfig
 from gigagan.models import Generator
+from gigagan.models.generator import AttentionBlock
 
 PROMPTS = ["a small red triangle at the top left on a blue background", "a large green circle"]
 
@@ -30,12 +31,23 @@ def test_pyramid_has_every_level_with_the_right_shape(fixture: str, request: pyt
     assert all(torch.isfinite(level).all() for level in pyramid)
 
 
-def test_gradients_reach_every_trainable_parameter(tiny: ModelConfig) -> None:
+def test_attention_blocks_start_as_the_identity(tiny: ModelConfig) -> None:
+    generator = Generator(tiny.generator)
+    blocks = [m for m in generator.modules() if isinstance(m, AttentionBlock)]
+    assert blocks
+    x = torch.randn(2, blocks[0].norm_self.normalized_shape[0], 8, 8)
+    text_dim = blocks[0].cross_attention.to_k.weight.shape[1]
+    text, mask = torch.randn(2, 5, text_dim), torch.ones(2, 5, dtype=torch.bool)
+    assert torch.equal(blocks[0](x, torch.randn(2, tiny.generator.w_dim), text, mask), x)
+
+
+def test_gradients_reach_every_trainable_parameter(tiny: ModelConfig, open_attention_branches) -> None:
     generator = Generator(tiny.generator)
     with torch.no_grad():  # noise strengths start at zero; make their gradients non-trivial too
         for name, parameter in generator.named_parameters():
             if name.endswith("noise_strength"):
                 parameter.fill_(0.1)
+    open_attention_branches(generator)
     z, ids = make_inputs(generator)
     loss = sum(level.square().mean() for level in generator(z, ids))
     loss.backward()
@@ -65,8 +77,9 @@ def test_changing_fine_w_leaves_coarse_levels_unchanged(tiny64: ModelConfig) -> 
         assert not torch.allclose(after[4 - level], before[4 - level])
 
 
-def test_per_level_text_tokens_only_affect_their_levels(tiny: ModelConfig) -> None:
+def test_per_level_text_tokens_only_affect_their_levels(tiny: ModelConfig, open_attention_branches) -> None:
     generator = Generator(tiny.generator).eval()
+    open_attention_branches(generator)  # cross-attention, the only path of t_local, starts closed
     z, ids = make_inputs(generator)
     text_a = generator.encode_text(ids)
     text_b = generator.encode_text(generator.tokenize(["a blue square", "a yellow star"]))

