@@ -71,3 +71,25 @@ def emit(result: dict[str, Any]) -> None:
     """Print the worker's result as one marked JSON line for the parent process to pick up."""
     sys.stdout.write(RESULT_MARKER + json.dumps(result) + "\n")
     sys.stdout.flush()
+
+
+def write_result(path: Any, payload: dict[str, Any]) -> None:
+    """Write a benchmark's JSON result (with the machine and torch version added) and say where."""
+    import platform
+    from pathlib import Path
+
+    import torch
+
+    payload = {
+        **payload,
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(),
+            **payload.get("machine", {}),
+        },
+        "torch": torch.__version__,
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {path}")

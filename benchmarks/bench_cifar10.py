@@ -14,13 +14,12 @@ subset); KID is unbiased.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 from pathlib import Path
 
 import torch
 
+from _bench_common import write_result
 from cifar10_data import DEFAULT_TARBALL, cifar10_folders
 from gigagan import get_preset
 from gigagan.config import config_to_dict, preset_training
@@ -95,16 +94,11 @@ def main() -> None:
         "real_vs_real_info": floor.info,
         "training": config_to_dict(config),
         "machine": {
-            "processor": platform.processor() or platform.machine(),
-            "threads": torch.get_num_threads(),
             "device": args.device,
             "cuda": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
         },
-        "torch": torch.__version__,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    write_result(args.json, payload)
 
 
 if __name__ == "__main__":

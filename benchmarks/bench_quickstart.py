@@ -11,14 +11,13 @@ caption would get. Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
+from _bench_common import write_result
 from gigagan import get_preset
 from gigagan.config import config_to_dict, preset_training
 from gigagan.data.shapes import attribute_accuracy, heldout_prompts
@@ -103,12 +102,8 @@ def main() -> None:
         "samples_scored": args.samples,
         "scores": scores,
         "curve": curve,
-        "machine": {"processor": platform.processor() or platform.machine(), "threads": torch.get_num_threads()},
-        "torch": torch.__version__,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    write_result(args.json, payload)
 
 
 if __name__ == "__main__":

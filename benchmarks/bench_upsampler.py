@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
-import platform
 import sys
 import time
 from pathlib import Path
@@ -40,6 +38,7 @@ from gigagan.training.upsampler import UpsamplerTrainConfig, UpsamplerTrainer
 from gigagan.upsampler_config import UpsamplerModelConfig, get_upsampler_preset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_common import write_result
 from cifar10_data import cifar10_folders
 
 CIFAR_CAPTIONS = "a photo of a {label}"
@@ -227,12 +226,8 @@ def main() -> None:
         "seed": args.seed,
         "device": str(context.device),
         "results": results,
-        "machine": {"processor": platform.processor() or platform.machine(), "threads": torch.get_num_threads()},
-        "torch": torch.__version__,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    write_result(args.json, payload)
 
 
 if __name__ == "__main__":
