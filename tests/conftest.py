@@ -51,7 +51,7 @@ def open_attention_branches():
         with torch.no_grad():
             for module in model.modules():
                 if isinstance(module, AttentionBlock):
-                    for layer in (module.self_attention.to_out, module.cross_attention.to_out, module.ff.net[-1]):
+                    for layer in module.branch_outputs():
                         layer.weight.normal_(0.0, 0.1)
 
     return open_branches

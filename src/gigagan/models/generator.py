@@ -104,8 +104,12 @@ class AttentionBlock(nn.Module):
         self.cross_attention = CrossAttention(dim, text_dim, head_dim)
         self.norm_ff = nn.LayerNorm(dim)
         self.ff = FeedForward(dim, ff_mult)
-        for branch_output in (self.self_attention.to_out, self.cross_attention.to_out, self.ff.net[-1]):
-            nn.init.zeros_(branch_output.weight)
+        for layer in self.branch_outputs():
+            nn.init.zeros_(layer.weight)
+
+    def branch_outputs(self) -> tuple[nn.Module, ...]:
+        """The last layer of each residual branch (self-attention, cross-attention, feed-forward)."""
+        return (self.self_attention.to_out, self.cross_attention.to_out, self.ff.net[-1])
 
     def forward(self, x: Tensor, w: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
         height = x.shape[-2]
