@@ -58,7 +58,9 @@ class OracleCode(nn.Module):
         return total
 
 
-def generate(generator: Generator, oracle: OracleCode | None, captions: list[str], attributes: list[ShapeAttributes]):
+def generate(
+    generator: Generator, oracle: OracleCode | None, captions: list[str], attributes: list[ShapeAttributes]
+) -> torch.Tensor:
     text = generator.encode_text(generator.tokenize(captions))
     if oracle is not None:
         text = TextEncoding(local=text.local, mask=text.mask, global_=oracle(attributes))
