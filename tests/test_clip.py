@@ -58,6 +58,32 @@ def test_tower_returns_chosen_layer_with_padding_mask(tiny: ModelConfig) -> None
     assert not any(p.requires_grad for p in last.parameters())
 
 
+def test_token_embedding_features_are_per_token_and_normalised(tiny: ModelConfig) -> None:
+    clip_config = tiny.generator.text.clip
+    tower = CLIPTextTower(clip_config, features="token_embeddings")
+    tokenizer = CLIPTokenizer(clip_config)
+    ids = tokenizer(["a small red circle on a blue background", "a small green circle on a blue background"])
+    out = tower(ids)
+    expected = tower.tower.token_embedding(ids) + tower.tower.positional_embedding
+    assert torch.allclose(out.tokens, torch.nn.functional.layer_norm(expected, (expected.shape[-1],)), atol=1e-6)
+    assert torch.allclose(out.tokens.std(dim=-1, unbiased=False), torch.ones(2, 77), atol=0.03)  # LayerNorm eps
+    # each token sees only itself: the captions differ in one word (position 3), so only it differs
+    differs = (out.tokens[0] - out.tokens[1]).abs().amax(dim=-1) > 0
+    assert differs.nonzero().flatten().tolist() == [3]
+    assert tower.is_causal  # so training may cut the padding
+    (short,) = trim_padding(ids)
+    assert torch.equal(tower(short).tokens, out.tokens[:, : short.shape[1]])
+    with pytest.raises(ValueError, match="clip_features"):
+        CLIPTextTower(clip_config, features="blocks")
+
+
+def test_quickstart_text_layers_read_token_embeddings() -> None:
+    from gigagan import get_preset
+
+    generator = Generator(get_preset("quickstart").generator)
+    assert generator.text_encoder.clip.features == "token_embeddings"
+
+
 def write_clip_checkpoint(config: CLIPConfig, path: Path) -> torch.nn.Module:
     """A full open_clip CLIP state dict on disk, like a downloaded checkpoint (random weights)."""
     torch.manual_seed(42)

@@ -48,6 +48,11 @@ class TextEncoderConfig:
 
     clip: CLIPConfig = field(default_factory=CLIPConfig)
     clip_layer: int = -2  # which CLIP block's output feeds T; -2 is the penultimate (the paper's)
+    # "layer": T reads the output of block `clip_layer` (right for pretrained CLIP). "token_embeddings":
+    # T reads the tower's input embeddings (token + position), layer-normalised, and the tower's blocks
+    # are not run: for randomly initialised toy towers, whose blocks mix the words into an entangled
+    # code that the generator learns from far more slowly (see docs/RESULTS.md).
+    clip_features: str = "layer"
     train_clip: bool = False
     num_layers: int = 4
     num_heads: int = 8
@@ -303,7 +308,10 @@ def _tiny() -> ModelConfig:
 
 def _quickstart() -> ModelConfig:
     clip = toy_clip("ViT-B-32", width=128, layers=2, heads=4)
-    text = TextEncoderConfig(clip=clip, clip_layer=-1, num_layers=2, num_heads=4, ff_mult=2)
+    # The toy tower is randomly initialised: T reads its token embeddings, not its entangled block outputs.
+    text = TextEncoderConfig(
+        clip=clip, clip_layer=-1, clip_features="token_embeddings", num_layers=2, num_heads=4, ff_mult=2
+    )
     generator = GeneratorConfig(
         resolution=32,
         z_dim=64,

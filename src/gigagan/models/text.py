@@ -9,11 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gigagan.config import CLIPConfig, TextEncoderConfig
 from gigagan.models.clip import build_text_tower, clip_architecture
 from gigagan.nn import TransformerLayer
+
+# What the learned text layers read from the CLIP tower (TextEncoderConfig.clip_features).
+CLIP_FEATURES = ("layer", "token_embeddings")
 
 
 @dataclass
@@ -37,8 +41,13 @@ class TextEncoding:
 class CLIPTextTower(nn.Module):
     """open_clip text transformer that returns the tokens of one of its layers (default penultimate)."""
 
-    def __init__(self, config: CLIPConfig, layer: int = -2, trainable: bool = False) -> None:
+    def __init__(
+        self, config: CLIPConfig, layer: int = -2, trainable: bool = False, features: str = "layer"
+    ) -> None:
         super().__init__()
+        if features not in CLIP_FEATURES:
+            raise ValueError(f"clip_features must be one of {', '.join(CLIP_FEATURES)}, got {features!r}")
+        self.features = features
         self.tower = build_text_tower(config)
         num_layers = len(self.tower.transformer.resblocks)
         self.layer_index = layer % num_layers
@@ -54,7 +63,10 @@ class CLIPTextTower(nn.Module):
     @property
     def is_causal(self) -> bool:
         """True when a token's features depend only on the tokens before it (OpenAI-style CLIP text
-        towers: causal mask, no padding mask, no appended class token), so trailing padding can be cut."""
+        towers: causal mask, no padding mask, no appended class token, or `token_embeddings` features,
+        where no token sees any other), so trailing padding can be cut."""
+        if self.features == "token_embeddings":
+            return getattr(self.tower, "cls_emb", None) is None
         return (
             getattr(self.tower, "attn_mask", None) is not None
             and not getattr(self.tower, "use_pad_mask", False)
@@ -63,7 +75,9 @@ class CLIPTextTower(nn.Module):
 
     def forward(self, token_ids: Tensor) -> CLIPTextFeatures:
         with torch.set_grad_enabled(self.trainable and torch.is_grad_enabled()):
-            if token_ids.shape[1] < self.tower.positional_embedding.shape[0]:
+            if self.features == "token_embeddings":
+                tokens = self._token_embeddings(token_ids)
+            elif token_ids.shape[1] < self.tower.positional_embedding.shape[0]:
                 tokens = self._forward_shortened(token_ids)
             else:
                 out = self.tower.forward_intermediates(
@@ -79,6 +93,13 @@ class CLIPTextTower(nn.Module):
         positions = torch.arange(token_ids.shape[1], device=token_ids.device)
         mask = positions[None, :] <= eot_index[:, None]
         return CLIPTextFeatures(tokens=tokens, mask=mask, eot_index=eot_index)
+
+    def _token_embeddings(self, token_ids: Tensor) -> Tensor:
+        """Token plus position embeddings, normalised per token (each token's own: any length is exact)."""
+        if getattr(self.tower, "cls_emb", None) is not None:
+            raise ValueError("clip_features='token_embeddings' needs a text tower without a class token")
+        x, _ = self.tower._embeds(token_ids)
+        return F.layer_norm(x, (x.shape[-1],))
 
     def _forward_shortened(self, token_ids: Tensor) -> Tensor:
         """The tower on ids cut after the last EOT (see `trim_padding`): open_clip keeps its causal
@@ -127,7 +148,7 @@ class TextEncoder(nn.Module):
     def __init__(self, config: TextEncoderConfig) -> None:
         super().__init__()
         self.config = config
-        self.clip = CLIPTextTower(config.clip, config.clip_layer, config.train_clip)
+        self.clip = CLIPTextTower(config.clip, config.clip_layer, config.train_clip, config.clip_features)
         self.width = self.clip.width
         self.layers = TextLayers(self.width, config.num_layers, config.num_heads, config.ff_mult)
 
