@@ -39,7 +39,8 @@ class TextEncoding:
 
 
 class CLIPTextTower(nn.Module):
-    """open_clip text transformer that returns the tokens of one of its layers (default penultimate)."""
+    """open_clip text transformer that returns the tokens of one of its layers (default penultimate),
+    or, with `features="token_embeddings"`, its normalised input embeddings."""
 
     def __init__(
         self, config: CLIPConfig, layer: int = -2, trainable: bool = False, features: str = "layer"
@@ -49,6 +50,8 @@ class CLIPTextTower(nn.Module):
             raise ValueError(f"clip_features must be one of {', '.join(CLIP_FEATURES)}, got {features!r}")
         self.features = features
         self.tower = build_text_tower(config)
+        if features == "token_embeddings" and getattr(self.tower, "cls_emb", None) is not None:
+            raise ValueError("clip_features='token_embeddings' needs a text tower without a class token")
         num_layers = len(self.tower.transformer.resblocks)
         self.layer_index = layer % num_layers
         self.width = int(clip_architecture(config)["text_cfg"]["width"])
@@ -66,7 +69,7 @@ class CLIPTextTower(nn.Module):
         towers: causal mask, no padding mask, no appended class token, or `token_embeddings` features,
         where no token sees any other), so trailing padding can be cut."""
         if self.features == "token_embeddings":
-            return getattr(self.tower, "cls_emb", None) is None
+            return True
         return (
             getattr(self.tower, "attn_mask", None) is not None
             and not getattr(self.tower, "use_pad_mask", False)
@@ -96,8 +99,6 @@ class CLIPTextTower(nn.Module):
 
     def _token_embeddings(self, token_ids: Tensor) -> Tensor:
         """Token plus position embeddings, normalised per token (each token's own: any length is exact)."""
-        if getattr(self.tower, "cls_emb", None) is not None:
-            raise ValueError("clip_features='token_embeddings' needs a text tower without a class token")
         x, _ = self.tower._embeds(token_ids)
         return F.layer_norm(x, (x.shape[-1],))
 
