@@ -11,6 +11,7 @@ caption would get. Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -20,27 +21,92 @@ from tqdm.auto import tqdm
 from _bench_common import write_result
 from gigagan import get_preset
 from gigagan.config import config_to_dict, preset_training
-from gigagan.data.shapes import attribute_accuracy, heldout_prompts
+from gigagan.data.shapes import (
+    PALETTE,
+    attribute_accuracy,
+    caption,
+    heldout_prompts,
+    render,
+    sample_attributes,
+    to_tensor,
+)
+from gigagan.nn import image_pyramid
 from gigagan.training import Trainer
 
 
-def evaluate(generator: torch.nn.Module, count: int, seed: int, batch_size: int = 64) -> dict[str, dict[str, float]]:
-    prompts = heldout_prompts(count, seed=seed)
+def sample_images(generator: torch.nn.Module, prompts: list, seed: int, batch_size: int = 64) -> torch.Tensor:
+    """EMA samples for (caption, attributes) prompts, z drawn from `seed`."""
     captions = [caption for caption, _ in prompts]
-    attributes = [attrs for _, attrs in prompts]
     images = []
     noise = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for start in range(0, count, batch_size):
+        for start in range(0, len(captions), batch_size):
             chunk = captions[start : start + batch_size]
             z = torch.randn(len(chunk), generator.config.z_dim, generator=noise)
             images.append(generator(z, generator.tokenize(chunk), noise_mode="const")[0].clamp(-1, 1))
-    images_tensor = torch.cat(images)
+    return torch.cat(images)
+
+
+def evaluate(generator: torch.nn.Module, count: int, seed: int) -> dict[str, dict[str, float]]:
+    prompts = heldout_prompts(count, seed=seed)
+    attributes = [attrs for _, attrs in prompts]
+    images_tensor = sample_images(generator, prompts, seed)
     shuffled = torch.randperm(count, generator=torch.Generator().manual_seed(seed + 1)).tolist()
     return {
         "heldout": attribute_accuracy(images_tensor, attributes),
         "shuffled_floor": attribute_accuracy(images_tensor, [attributes[i] for i in shuffled]),
     }
+
+
+@torch.no_grad()
+def object_gap(trainer: Trainer, count: int = 64, seed: int = 7) -> dict[str, float]:
+    """What D says about the object: mean logit of real training images minus that of the same
+    images with the object painted out (an empty field of the background colour, same caption), per
+    output depth (0 = finest). Positive where D asks for the object; the flat-field failure showed
+    negative gaps at every depth."""
+    attributes = [sample_attributes(seed, i) for i in range(count)]
+    resolution = trainer.model_config.generator.resolution
+    real = torch.stack([to_tensor(render(a, resolution)) for a in attributes])
+    colours = torch.tensor([PALETTE[a.background] for a in attributes], dtype=torch.float32) / 127.5 - 1
+    empty = colours[:, :, None, None].expand_as(real)
+    discriminator = trainer.discriminator
+    tokens = trainer.generator.tokenize([caption(a) for a in attributes])
+    t = discriminator.encode_text(trainer.generator.text_encoder.clip(tokens))
+    outputs = [
+        discriminator(image_pyramid(images, discriminator.num_levels), t, use_vision_aided=False)
+        for images in (real, empty)
+    ]
+    gaps: dict[str, list[float]] = {}
+    for (_, depth), a, b in zip(outputs[0].pairs, outputs[0].multiscale, outputs[1].multiscale):
+        gaps.setdefault(f"gap_depth{depth}", []).append(float((a.mean(dim=1) - b.mean(dim=1)).mean()))
+    return {name: sum(values) / len(values) for name, values in gaps.items()}
+
+
+def dotted_override(target: object | dict, assignment: str) -> None:
+    """Apply "a.b.c=JSON" to a nested config dataclass or dict (for bisection runs)."""
+    path, _, raw = assignment.partition("=")
+    *parents, name = path.split(".")
+    for part in parents:
+        target = target[part] if isinstance(target, dict) else getattr(target, part)
+    value = json.loads(raw)
+    if isinstance(target, dict):
+        target[name] = value
+    elif not hasattr(target, name):
+        raise SystemExit(f"unknown config field {path!r}")
+    else:
+        setattr(target, name, value)
+
+
+def nested_overrides(assignments: list[str]) -> dict:
+    overrides: dict = {}
+    for assignment in assignments:
+        path, _, raw = assignment.partition("=")
+        *parents, name = path.split(".")
+        node = overrides
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[name] = json.loads(raw)
+    return overrides
 
 
 def main() -> None:
@@ -53,6 +119,21 @@ def main() -> None:
     parser.add_argument("--curve-samples", type=int, default=256, help="held-out prompts per curve point")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-quickstart"))
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/bench_quickstart.json"))
+    parser.add_argument("--grid", type=Path, default=None, help="also save a PNG of 64 held-out EMA samples")
+    parser.add_argument(
+        "--model-set",
+        action="append",
+        default=[],
+        metavar="FIELD=JSON",
+        help="override a quickstart model config field, e.g. discriminator.dense_final_head=true",
+    )
+    parser.add_argument(
+        "--train-set",
+        action="append",
+        default=[],
+        metavar="FIELD=JSON",
+        help="override a training setting, e.g. loss.r1_gamma=0.2",
+    )
     args = parser.parse_args()
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -67,9 +148,13 @@ def main() -> None:
     }
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
+    overrides |= nested_overrides(args.train_set)
     config = preset_training("quickstart", overrides)  # the preset's own training settings, as `gigagan train`
     started = time.perf_counter()
-    trainer = Trainer(get_preset("quickstart"), config, args.out, progress=True)
+    model_config = get_preset("quickstart")
+    for assignment in args.model_set:
+        dotted_override(model_config, assignment)
+    trainer = Trainer(model_config, config, args.out, progress=True)
     # held-out accuracy of the EMA G every --curve-every minutes (a few seconds each, inside the budget)
     curve: list[dict] = []
 
@@ -78,6 +163,7 @@ def main() -> None:
         if elapsed < (len(curve) + 1) * args.curve_every * 60:
             return
         point = evaluate(trainer.ema.model.eval(), args.curve_samples, args.seed)["heldout"]
+        point |= object_gap(trainer)
         curve.append({"minutes": elapsed / 60, "step": step, "images_seen": trainer.images_seen, **point})
         tqdm.write(f"  {elapsed / 60:5.1f} min, step {step}: " + ", ".join(f"{k} {v:.2f}" for k, v in point.items()))
 
@@ -86,6 +172,10 @@ def main() -> None:
     train_seconds = time.perf_counter() - started
     scores = evaluate(trainer.ema.model.eval(), args.samples, args.seed)
 
+    if args.grid is not None:
+        from reference_gan import save_grid
+
+        save_grid(sample_images(trainer.ema.model.eval(), heldout_prompts(64, seed=1), seed=1), args.grid)
     attributes = [k for k in scores["heldout"] if k != "all"] + ["all"]
     print(f"\nquickstart on shapes: {result.step} steps, {result.images_seen} images, {train_seconds / 60:.1f} min")
     print(f"{'attribute':<12} {'held-out':>9} {'floor':>9}")
@@ -93,6 +183,7 @@ def main() -> None:
         print(f"{name:<12} {scores['heldout'][name]:>9.3f} {scores['shuffled_floor'][name]:>9.3f}")
     payload = {
         "preset": "quickstart",
+        "model_overrides": args.model_set,
         "minutes_budget": args.minutes,
         "train_seconds": train_seconds,
         "steps": result.step,

@@ -227,10 +227,11 @@ class GigaGANDiscriminatorAdapter(nn.Module):
     """The `quickstart` discriminator (MS-I/O, no vision-aided branch); t_D from the reference's
     conditioning through D's own text MLP."""
 
-    def __init__(self, condition: nn.Module) -> None:
+    def __init__(self, condition: nn.Module, dense_final_head: bool) -> None:
         super().__init__()
         config = get_preset("quickstart").discriminator
         config.vision_aided = None
+        config.dense_final_head = dense_final_head
         self.discriminator = Discriminator(config)
         self.discriminator.text_branch.layers.requires_grad_(False)  # replaced by `condition`
         self.condition = condition
@@ -258,6 +259,7 @@ class ReferenceSettings:
     conditioning: str = "labels"  # labels | captions
     generator: str = "dcgan"  # dcgan | gigagan
     discriminator: str = "dcgan"  # dcgan | gigagan
+    dense_final_head: bool = False  # GigaGAN D only: DiscriminatorConfig.dense_final_head
     minutes: float = 2.0
     batch_size: int = 64
     lr_generator: float = 2e-4
@@ -305,7 +307,9 @@ class ReferenceTrainer:
         if settings.discriminator == "dcgan":
             self.discriminator = DCGANDiscriminator(make_condition(settings.conditioning, dim), cond_dim=dim)
         else:
-            self.discriminator = GigaGANDiscriminatorAdapter(make_condition(settings.conditioning, dim))
+            self.discriminator = GigaGANDiscriminatorAdapter(
+                make_condition(settings.conditioning, dim), settings.dense_final_head
+            )
         betas = (settings.beta1, settings.beta2)
         self.opt_g = torch.optim.Adam(
             [p for p in self.generator.parameters() if p.requires_grad], settings.lr_generator, betas
@@ -425,7 +429,8 @@ def main() -> None:
     defaults = ReferenceSettings()
     for name, value in asdict(defaults).items():
         flag = "--" + name.replace("_", "-")
-        parser.add_argument(flag, type=type(value), default=value)
+        kind = (lambda text: text.lower() in ("1", "true", "yes")) if isinstance(value, bool) else type(value)
+        parser.add_argument(flag, type=kind, default=value)
     parser.add_argument("--json", type=Path, default=None, help="default: benchmarks/results/reference_<tag>.json")
     parser.add_argument("--grid", type=Path, default=None, help="also save a PNG of 64 held-out samples")
     args = parser.parse_args()

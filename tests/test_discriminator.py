@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from gigagan.config import ModelConfig
 from gigagan.models import Discriminator, Generator
+from gigagan.models.discriminator import DenseHead, PredictionHead
 from gigagan.nn import image_pyramid
 
 
@@ -77,3 +80,28 @@ def test_mismatched_text_reuses_the_trunk_and_equals_a_separate_pass(tiny: Model
     for a, b in zip(shared.mismatched, separate.multiscale):
         torch.testing.assert_close(a, b)
     assert discriminator(pyramid, t_right).mismatched == []
+
+
+def test_dense_final_head_predicts_once_per_image_at_the_coarsest_depth(tiny: ModelConfig) -> None:
+    config = dataclasses.replace(tiny.discriminator, dense_final_head=True)
+    _, _, features, pyramid = setup(tiny)
+    discriminator = Discriminator(config)
+    out = discriminator(pyramid, features, mismatched_text=discriminator.encode_text(features).flip(0))
+    coarsest = discriminator.num_levels - 1
+    for (_, depth), logits, wrong in zip(out.pairs, out.multiscale, out.mismatched):
+        side = config.resolution // 2**depth
+        expected = (2, 1) if depth == coarsest else (2, side * side)
+        assert logits.shape == expected and wrong.shape == expected
+    assert isinstance(discriminator.heads[-1], DenseHead)
+
+
+def test_dense_head_sees_where_features_are_and_a_patch_head_does_not() -> None:
+    """Moving the same content to another place changes a dense head's logit but not the mean of a
+    per-position head's logits: only the dense head can ask for an object at the captioned place."""
+    torch.manual_seed(0)
+    features = torch.randn(3, 8, 4, 4)
+    moved = torch.roll(features, shifts=(1, 2), dims=(2, 3))
+    t = torch.randn(3, 16)
+    patch, dense = PredictionHead(8, 12, 16), DenseHead(8, 4, 12, 16)
+    assert torch.allclose(patch(features, t).mean(dim=1), patch(moved, t).mean(dim=1), atol=1e-5)
+    assert not torch.allclose(dense(features, t), dense(moved, t), atol=1e-3)

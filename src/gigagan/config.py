@@ -120,6 +120,8 @@ class DiscriminatorConfig:
     head_channels: int = 256
     attention_head_dim: int = 64
     vision_aided: VisionAidedConfig | None = None
+    # the coarsest (4x4) depth predicts one logit per image from all its positions (see DenseHead)
+    dense_final_head: bool = False
 
     @property
     def num_levels(self) -> int:

@@ -97,6 +97,29 @@ class PredictionHead(nn.Module):
         return (self.to_logit(h)[:, 0] + projection).flatten(1)
 
 
+class DenseHead(nn.Module):
+    """One text-conditioned logit per image from the whole coarsest feature map (StyleGAN2's
+    epilogue): a fully connected layer over every position, then an unconditional logit plus a
+    projection term <h, embed(t_D)>.
+
+    A per-position head applies the same 1x1 function everywhere, so it can judge whether a patch
+    looks real under the caption but not whether the right thing is in the right place: an empty
+    field of the caption's background colour is, patch by patch, as real as a picture with its
+    object. A dense head sees where things are, which is what lets D ask for the object."""
+
+    def __init__(self, in_channels: int, resolution: int, head_channels: int, t_dim: int) -> None:
+        super().__init__()
+        self.dense = EqualLinear(in_channels * resolution * resolution, head_channels, activation=True)
+        self.to_logit = EqualLinear(head_channels, 1)
+        self.embed_text = EqualLinear(t_dim, head_channels)
+        self.projection_gain = 1.0 / math.sqrt(head_channels)
+
+    def forward(self, x: Tensor, t: Tensor) -> Tensor:
+        h = self.dense(x.flatten(1))
+        projection = (h * self.embed_text(t).to(h.dtype)).sum(dim=1) * self.projection_gain
+        return (self.to_logit(h)[:, 0] + projection)[:, None]
+
+
 class TextBranch(nn.Module):
     """CLIP text features -> learned transformer layers -> EOT token -> MLP -> t_D."""
 
@@ -159,9 +182,11 @@ class MultiScaleDiscriminator(PretrainedModel):
     """The MS-I/O trunk shared by GigaGAN's discriminator and the upsampler's: a text branch (t_D),
     one fromRGB per pyramid level, residual blocks per depth, a text-conditioned head at every
     depth, and downsampling between depths. Subclasses set the config class and may transform the
-    features in front of every head (`head_features`, e.g. minibatch-std)."""
+    features in front of every head (`head_features`, e.g. minibatch-std). With `dense_final_head`
+    the coarsest depth predicts one logit per image through a `DenseHead` instead of one per
+    position."""
 
-    def __init__(self, config: Any, head_extra_channels: int = 0) -> None:
+    def __init__(self, config: Any, head_extra_channels: int = 0, dense_final_head: bool = False) -> None:
         super().__init__()
         config.validate()
         self.config = config
@@ -180,6 +205,9 @@ class MultiScaleDiscriminator(PretrainedModel):
         self.heads = nn.ModuleList(
             PredictionHead(c + head_extra_channels, config.head_channels, config.t_dim) for c in widths
         )
+        if dense_final_head:
+            coarsest = config.resolutions[0]
+            self.heads[-1] = DenseHead(widths[-1] + head_extra_channels, coarsest, config.head_channels, config.t_dim)
         self.downsample = nn.ModuleList(DownsampleBlock(a, b) for a, b in itertools.pairwise(widths))
         self.vision_aided: VisionAidedDiscriminator | None = None
 
@@ -243,7 +271,7 @@ class Discriminator(MultiScaleDiscriminator):
     weights_names = ("discriminator.safetensors",)
 
     def __init__(self, config: DiscriminatorConfig) -> None:
-        super().__init__(config)
+        super().__init__(config, dense_final_head=config.dense_final_head)
         self.vision_aided = (
             VisionAidedDiscriminator(config.vision_aided, config.t_dim) if config.vision_aided is not None else None
         )
