@@ -32,10 +32,111 @@ from reference_gan import (
 )
 
 
+def equalize(module: torch.nn.Module) -> torch.nn.Module:
+    """Re-parametrise every conv / linear layer of `module` with an equalized learning rate: unit-variance
+    stored weights scaled by 1/sqrt(fan_in) at run time (as gigagan.nn's layers), zero biases."""
+    import math
+
+    from torch.nn.utils import parametrize
+
+    class Gain(torch.nn.Module):
+        def __init__(self, gain: float) -> None:
+            super().__init__()
+            self.gain = gain
+
+        def forward(self, weight: torch.Tensor) -> torch.Tensor:
+            return weight * self.gain
+
+    for layer in module.modules():
+        if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+            fan_in = layer.weight[0].numel()
+            with torch.no_grad():
+                layer.weight.normal_()
+                if layer.bias is not None:
+                    layer.bias.zero_()
+            parametrize.register_parametrization(layer, "weight", Gain(1 / math.sqrt(fan_in)))
+    return module
+
+
+class HybridDiscriminator(torch.nn.Module):
+    """For bisection: the reference DCGAN trunk or GigaGAN's trunk (finest input only), under the
+    reference's projection head or GigaGAN's DenseHead (one logit per image either way)."""
+
+    def __init__(self, condition: torch.nn.Module, dim: int, trunk: str, head: str) -> None:
+        super().__init__()
+        from gigagan.models.discriminator import DenseHead
+
+        self.condition = condition
+        reference = DCGANDiscriminator(condition, cond_dim=dim)
+        if trunk == "dcgan":
+            self.trunk, width = equalize(reference.body), 256
+        else:
+            gigagan = GigaGANDiscriminatorAdapter(condition, False).discriminator
+            self.gigagan, width = gigagan, gigagan.config.channels[0]
+            self.trunk = None
+        self.head_kind = head
+        if head == "dcgan":
+            self.to_logit = equalize(torch.nn.Conv2d(width, 1, 4))
+            self.embed = equalize(torch.nn.Linear(dim, width))
+        else:
+            self.head = DenseHead(width, 4, 64, dim)
+
+    def features(self, image: torch.Tensor) -> torch.Tensor:
+        if self.trunk is not None:
+            return self.trunk(image)
+        d = self.gigagan
+        x = d.blocks[0](d.from_rgb[0](image))
+        for depth in range(1, d.num_levels):
+            x = d.blocks[depth](d.downsample[depth - 1](x))
+        return x
+
+    def forward(self, pyramid, batch, clip, wrong=None):
+        h = self.features(pyramid[0])
+        code = self.condition(batch, clip).global_
+        if self.head_kind == "dcgan":
+            logit = self.to_logit(h).flatten(1) + (h.sum(dim=(2, 3)) * self.embed(code)).sum(1, keepdim=True)
+        else:
+            logit = self.head(h, code)
+        return [logit], []
+
+
+def apply_patches(patches: list[str]) -> None:
+    """Monkey-patch gigagan's DownsampleBlock for bisection (this process only)."""
+    import math
+
+    import torch.nn.functional as F
+
+    from gigagan.models import discriminator as module
+
+    def forward(self, x):
+        if "stride_conv" in patches:  # 3x3 convolution at stride 2 on the unfiltered map
+            w = self.conv.weight * self.conv.weight_gain
+            out = F.leaky_relu(F.conv2d(x, w, self.conv.bias, stride=2, padding=1), 0.2) * math.sqrt(2)
+            skip = F.avg_pool2d(x, 2)
+        else:
+            x = F.avg_pool2d(x, 2) if "no_blur" in patches else module.downsample2x(x)
+            out, skip = self.conv(x), x
+        if "no_skip" in patches:
+            return out
+        return (self.skip(skip) + out) / math.sqrt(2)
+
+    if patches:
+        module.DownsampleBlock.forward = forward
+
+
 def empty_fields(batch: Batch) -> torch.Tensor:
     """Each image's background colour everywhere (the object painted out)."""
     colours = torch.tensor([PALETTE[a.background] for a in batch.attributes], dtype=torch.float32) / 127.5 - 1
     return colours[:, :, None, None].expand_as(batch.images).contiguous()
+
+
+def select(logits: list[torch.Tensor], pairs: list[tuple[int, int]], which: str, num_levels: int) -> list[torch.Tensor]:
+    """The predictions the loss uses: all, those from the finest input, or those at the coarsest output."""
+    if which == "all" or not pairs:
+        return logits
+    if which == "finest_input":
+        return [x for x, (source, _) in zip(logits, pairs) if source == 0]
+    return [x for x, (_, depth) in zip(logits, pairs) if depth == num_levels - 1]
 
 
 def mean_logit(logits: list[torch.Tensor]) -> torch.Tensor:
@@ -44,9 +145,26 @@ def mean_logit(logits: list[torch.Tensor]) -> torch.Tensor:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--discriminator", choices=("dcgan", "gigagan"), default="gigagan")
+    parser.add_argument("--discriminator", choices=("dcgan", "gigagan", "hybrid"), default="gigagan")
+    parser.add_argument("--hybrid", default="gigagan:dcgan", help="TRUNK:HEAD for --discriminator hybrid")
     parser.add_argument("--conditioning", choices=("labels", "captions"), default="captions")
     parser.add_argument("--dense-final-head", action="store_true")
+    parser.add_argument("--equalized", action="store_true", help="DCGAN D with equalized-learning-rate layers")
+    parser.add_argument(
+        "--d-set",
+        action="append",
+        default=[],
+        metavar="FIELD=JSON",
+        help="override a quickstart DiscriminatorConfig field, e.g. channels=[256,128,64,64]",
+    )
+    parser.add_argument("--predictions", choices=("all", "finest_input", "coarsest_output"), default="all")
+    parser.add_argument(
+        "--reduce",
+        choices=("per_position", "per_image"),
+        default="per_position",
+        help="loss on every position's logit, or on each prediction's mean logit",
+    )
+    parser.add_argument("--logit-scale", type=float, default=1.0, help="multiply every logit (a hotter D)")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=0.0025)
@@ -56,17 +174,30 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--patch",
+        action="append",
+        default=[],
+        choices=("no_skip", "no_blur", "stride_conv"),
+        help="bisection patches of GigaGAN's downsampling block",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    apply_patches(args.patch)
     torch.manual_seed(args.seed)
 
     text = FrozenText() if args.conditioning == "captions" else None
     dim = text.tower.width if text else 128
     condition = make_condition(args.conditioning, dim)
-    if args.discriminator == "dcgan":
+    if args.discriminator == "hybrid":
+        trunk, head = args.hybrid.split(":")
+        discriminator = HybridDiscriminator(condition, dim, trunk, head)
+    elif args.discriminator == "dcgan":
         discriminator = DCGANDiscriminator(condition, cond_dim=dim)
+        if args.equalized:
+            equalize(discriminator.body), equalize(discriminator.to_logit), equalize(discriminator.embed)
     else:
-        discriminator = GigaGANDiscriminatorAdapter(condition, args.dense_final_head)
+        discriminator = GigaGANDiscriminatorAdapter(condition, args.dense_final_head, args.d_set)
     params = [p for p in discriminator.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, args.lr, (args.beta1, args.beta2))
     train, heldout = ShapesStream(args.seed), ShapesStream(args.seed + 1000).batch(128)
@@ -82,6 +213,12 @@ def main() -> None:
         features = clip(batch)
         real, _ = discriminator([batch.images], batch, features)
         empty, _ = discriminator([empty_fields(batch)], batch, features)
+        pairs = getattr(discriminator, "last_pairs", [])
+        levels = getattr(discriminator, "num_levels", 1)
+        real, empty = (select(x, pairs, args.predictions, levels) for x in (real, empty))
+        real, empty = [x * args.logit_scale for x in real], [x * args.logit_scale for x in empty]
+        if args.reduce == "per_image":
+            real, empty = [mean_logit(real)[:, None]], [mean_logit(empty)[:, None]]
         loss = non_saturating(real, True) + non_saturating(empty, False)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -90,6 +227,7 @@ def main() -> None:
             with torch.no_grad():
                 real, _ = discriminator([heldout.images], heldout, heldout_clip)
                 empty, _ = discriminator([empty_fields(heldout)], heldout, heldout_clip)
+                real, empty = [x * args.logit_scale for x in real], [x * args.logit_scale for x in empty]
                 gap = mean_logit(real) - mean_logit(empty)
                 per_prediction = [float((a.mean(1) - b.mean(1)).mean()) for a, b in zip(real, empty)]
             point = {
@@ -106,7 +244,13 @@ def main() -> None:
                 f"separated {point['separated']:.2f}, per prediction " + " ".join(f"{g:+.2f}" for g in per_prediction),
                 flush=True,
             )
-    tag = args.discriminator + ("_dense" if args.dense_final_head else "") + f"_{args.conditioning}"
+    tag = (
+        args.discriminator
+        + ("_dense" if args.dense_final_head else "")
+        + ("_equalized" if args.equalized else "")
+        + f"_{args.conditioning}"
+    )
+    print(f"{tag} {args.predictions} {args.reduce} {args.d_set}: {time.perf_counter() - started:.0f} s")
     write_result(
         args.json or Path(f"benchmarks/results/probe_discriminator_{tag}.json"),
         {"args": vars(args) | {"json": str(args.json)}, "curve": curve},

@@ -22,6 +22,7 @@ does.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from collections.abc import Callable
@@ -227,11 +228,14 @@ class GigaGANDiscriminatorAdapter(nn.Module):
     """The `quickstart` discriminator (MS-I/O, no vision-aided branch); t_D from the reference's
     conditioning through D's own text MLP."""
 
-    def __init__(self, condition: nn.Module, dense_final_head: bool) -> None:
+    def __init__(self, condition: nn.Module, dense_final_head: bool, overrides: list[str] = ()) -> None:
         super().__init__()
         config = get_preset("quickstart").discriminator
         config.vision_aided = None
         config.dense_final_head = dense_final_head
+        for assignment in overrides:
+            name, _, value = assignment.partition("=")
+            setattr(config, name, json.loads(value))
         self.discriminator = Discriminator(config)
         self.discriminator.text_branch.layers.requires_grad_(False)  # replaced by `condition`
         self.condition = condition
@@ -247,6 +251,7 @@ class GigaGANDiscriminatorAdapter(nn.Module):
             pyramid = image_pyramid(pyramid[0], self.num_levels)
         wrong_t = self.t_d(wrong, wrong_clip(wrong)) if wrong is not None else None
         out = self.discriminator(pyramid, self.t_d(batch, clip), use_vision_aided=False, mismatched_text=wrong_t)
+        self.last_pairs = out.pairs
         return out.multiscale, out.mismatched
 
 
