@@ -82,6 +82,28 @@ def object_gap(trainer: Trainer, count: int = 64, seed: int = 7) -> dict[str, fl
     return {name: sum(values) / len(values) for name, values in gaps.items()}
 
 
+def keep_coarsest_predictions_only(finest_input_only: bool = False) -> None:
+    """Bisection patch (this process only): D returns only its predictions at the coarsest depth
+    (with `finest_input_only`, only the one from the finest pyramid level)."""
+    from gigagan.models.discriminator import MultiScaleDiscriminator
+
+    forward = MultiScaleDiscriminator.forward
+
+    def coarsest(self, *args, **kwargs):
+        out = forward(self, *args, **kwargs)
+        keep = [
+            k
+            for k, (source, depth) in enumerate(out.pairs)
+            if depth == self.num_levels - 1 and (source == 0 or not finest_input_only)
+        ]
+        out.multiscale = [out.multiscale[k] for k in keep]
+        out.mismatched = [out.mismatched[k] for k in keep] if out.mismatched else []
+        out.pairs = [out.pairs[k] for k in keep]
+        return out
+
+    MultiScaleDiscriminator.forward = coarsest
+
+
 def dotted_override(target: object | dict, assignment: str) -> None:
     """Apply "a.b.c=JSON" to a nested config dataclass or dict (for bisection runs)."""
     path, _, raw = assignment.partition("=")
@@ -134,7 +156,15 @@ def main() -> None:
         metavar="FIELD=JSON",
         help="override a training setting, e.g. loss.r1_gamma=0.2",
     )
+    parser.add_argument(
+        "--predictions",
+        choices=("all", "coarsest_output", "finest_to_coarsest"),
+        default="all",
+        help="bisection: train on all MS-I/O predictions or only those at the coarsest output depth",
+    )
     args = parser.parse_args()
+    if args.predictions != "all":
+        keep_coarsest_predictions_only(finest_input_only=args.predictions == "finest_to_coarsest")
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     overrides = {

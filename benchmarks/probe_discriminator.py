@@ -78,6 +78,10 @@ class HybridDiscriminator(torch.nn.Module):
         if head == "dcgan":
             self.to_logit = equalize(torch.nn.Conv2d(width, 1, 4))
             self.embed = equalize(torch.nn.Linear(dim, width))
+        elif head == "patch":
+            from gigagan.models.discriminator import PredictionHead
+
+            self.head = PredictionHead(width, 64, dim)
         else:
             self.head = DenseHead(width, 4, 64, dim)
 
@@ -160,7 +164,7 @@ def main() -> None:
     parser.add_argument("--predictions", choices=("all", "finest_input", "coarsest_output"), default="all")
     parser.add_argument(
         "--reduce",
-        choices=("per_position", "per_image"),
+        choices=("per_position", "per_image", "per_image_sum", "per_image_sqrt"),
         default="per_position",
         help="loss on every position's logit, or on each prediction's mean logit",
     )
@@ -219,6 +223,9 @@ def main() -> None:
         real, empty = [x * args.logit_scale for x in real], [x * args.logit_scale for x in empty]
         if args.reduce == "per_image":
             real, empty = [mean_logit(real)[:, None]], [mean_logit(empty)[:, None]]
+        elif args.reduce != "per_position":  # each prediction's logits summed (or / sqrt(positions))
+            power = 1.0 if args.reduce == "per_image_sum" else 0.5
+            real, empty = ([x.sum(dim=1, keepdim=True) / x.shape[1] ** (1 - power) for x in y] for y in (real, empty))
         loss = non_saturating(real, True) + non_saturating(empty, False)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

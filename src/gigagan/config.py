@@ -122,6 +122,8 @@ class DiscriminatorConfig:
     vision_aided: VisionAidedConfig | None = None
     # the coarsest (4x4) depth predicts one logit per image from all its positions (see DenseHead)
     dense_final_head: bool = False
+    # learned position embeddings on the features every head reads (see MultiScaleDiscriminator)
+    head_positions: bool = False
 
     @property
     def num_levels(self) -> int:

@@ -186,7 +186,13 @@ class MultiScaleDiscriminator(PretrainedModel):
     the coarsest depth predicts one logit per image through a `DenseHead` instead of one per
     position."""
 
-    def __init__(self, config: Any, head_extra_channels: int = 0, dense_final_head: bool = False) -> None:
+    def __init__(
+        self,
+        config: Any,
+        head_extra_channels: int = 0,
+        dense_final_head: bool = False,
+        head_positions: bool = False,
+    ) -> None:
         super().__init__()
         config.validate()
         self.config = config
@@ -209,6 +215,15 @@ class MultiScaleDiscriminator(PretrainedModel):
             coarsest = config.resolutions[0]
             self.heads[-1] = DenseHead(widths[-1] + head_extra_channels, coarsest, config.head_channels, config.t_dim)
         self.downsample = nn.ModuleList(DownsampleBlock(a, b) for a, b in itertools.pairwise(widths))
+        # learned position embeddings added to what the heads read: lets a per-position head judge a
+        # patch by *where* it is (an empty patch where the caption puts the object is fake)
+        self.head_positions = (
+            nn.ParameterList(
+                nn.Parameter(torch.randn(1, c, r, r)) for c, r in zip(widths, config.resolutions[::-1])
+            )
+            if head_positions
+            else None
+        )
         self.vision_aided: VisionAidedDiscriminator | None = None
 
     @property
@@ -249,7 +264,8 @@ class MultiScaleDiscriminator(PretrainedModel):
             x = entering if x is None else torch.cat([x, entering], dim=0)
             x = self.blocks[depth](x)
             paths = depth + 1
-            features = self.head_features(x, paths)
+            features = x if self.head_positions is None else x + self.head_positions[depth].to(x.dtype)
+            features = self.head_features(features, paths)
             logits.extend(self.heads[depth](features, t.repeat(paths, 1)).chunk(paths, dim=0))
             if mismatched_text is not None:
                 wrong_logits = self.heads[depth](features, mismatched_text.repeat(paths, 1))
@@ -271,7 +287,7 @@ class Discriminator(MultiScaleDiscriminator):
     weights_names = ("discriminator.safetensors",)
 
     def __init__(self, config: DiscriminatorConfig) -> None:
-        super().__init__(config, dense_final_head=config.dense_final_head)
+        super().__init__(config, dense_final_head=config.dense_final_head, head_positions=config.head_positions)
         self.vision_aided = (
             VisionAidedDiscriminator(config.vision_aided, config.t_dim) if config.vision_aided is not None else None
         )
