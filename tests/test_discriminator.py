@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import torch
 
 from gigagan.config import ModelConfig
 from gigagan.models import Discriminator, Generator
 from gigagan.models.discriminator import DenseHead, PredictionHead
-from gigagan.nn import image_pyramid
+from gigagan.nn import image_pyramid, laplacian_bands, upsample2x
 
 
 def setup(config: ModelConfig, batch: int = 2):
@@ -105,3 +106,50 @@ def test_dense_head_sees_where_features_are_and_a_patch_head_does_not() -> None:
     patch, dense = PredictionHead(8, 12, 16), DenseHead(8, 4, 12, 16)
     assert torch.allclose(patch(features, t).mean(dim=1), patch(moved, t).mean(dim=1), atol=1e-5)
     assert not torch.allclose(dense(features, t), dense(moved, t), atol=1e-3)
+
+
+def test_laplacian_bands_reconstruct_the_pyramid_and_vanish_on_flat_images() -> None:
+    image = torch.rand(2, 3, 32, 32) * 2 - 1
+    pyramid = image_pyramid(image, 4)
+    bands = laplacian_bands(pyramid)
+    rebuilt = bands[-1]
+    for band in reversed(bands[:-1]):
+        rebuilt = upsample2x(rebuilt) + band
+    assert torch.allclose(rebuilt, image, atol=1e-5)
+    flat = laplacian_bands(image_pyramid(torch.full((1, 3, 32, 32), 0.3), 4))
+    assert all(band.abs().max() < 1e-6 for band in flat[:-1]) and torch.allclose(
+        flat[-1], torch.full_like(flat[-1], 0.3)
+    )
+
+
+def test_laplacian_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_input(tiny: ModelConfig) -> None:
+    """With detail bands as inputs, a flat field's colour reaches D only through the coarsest level,
+    so every prediction from a finer input is the same for any flat colour: those paths judge
+    structure (is the object there?), not the background colour."""
+    config = dataclasses.replace(tiny.discriminator, laplacian_inputs=True)
+    _, _, features, _ = setup(tiny)
+    discriminator = Discriminator(config)
+    side = config.resolution
+    # colours exact in binary, so the blur and upsampling leave exactly zero bands
+    fields = [image_pyramid(torch.full((2, 3, side, side), value), discriminator.num_levels) for value in (-0.5, 0.75)]
+    a, b = (discriminator(pyramid, features) for pyramid in fields)
+    coarsest = discriminator.num_levels - 1
+    for (source, _), x, y in zip(a.pairs, a.multiscale, b.multiscale):
+        assert torch.allclose(x, y, atol=1e-5) == (source != coarsest)
+
+
+@pytest.mark.parametrize("option", ["dense_final_head", "head_positions", "laplacian_inputs"])
+def test_discriminator_options_train_every_parameter(tiny: ModelConfig, option: str) -> None:
+    config = dataclasses.replace(tiny.discriminator, **{option: True})
+    _, _, features, pyramid = setup(tiny)
+    discriminator = Discriminator(config)
+    pyramid = [level.requires_grad_() for level in pyramid]
+    out = discriminator(pyramid, features)
+    sum(logits.mean() for logits in out.multiscale).backward()
+    missing = [
+        n
+        for n, p in discriminator.named_parameters()
+        if p.requires_grad and "vision_aided" not in n and (p.grad is None or not torch.any(p.grad != 0))
+    ]
+    assert missing == []
+    assert all(level.grad is not None and level.grad.abs().sum() > 0 for level in pyramid)

@@ -124,6 +124,8 @@ class DiscriminatorConfig:
     dense_final_head: bool = False
     # learned position embeddings on the features every head reads (see MultiScaleDiscriminator)
     head_positions: bool = False
+    # every pyramid level but the coarsest enters as its detail band (level - upsampled coarser level)
+    laplacian_inputs: bool = False
 
     @property
     def num_levels(self) -> int:

@@ -22,7 +22,15 @@ from gigagan.config import DiscriminatorConfig, VisionAidedConfig
 from gigagan.models.clip import build_vision_tower, clip_architecture, clip_image_size, clip_preprocess
 from gigagan.models.pretrained import PretrainedModel
 from gigagan.models.text import CLIPTextFeatures, TextLayers
-from gigagan.nn import AdaptiveModulatedConv2d, EqualConv2d, EqualLinear, FeedForward, L2SelfAttention, downsample2x
+from gigagan.nn import (
+    AdaptiveModulatedConv2d,
+    EqualConv2d,
+    EqualLinear,
+    FeedForward,
+    L2SelfAttention,
+    downsample2x,
+    laplacian_bands,
+)
 from gigagan.nn.equalized import leaky_relu_gain
 
 
@@ -192,11 +200,13 @@ class MultiScaleDiscriminator(PretrainedModel):
         head_extra_channels: int = 0,
         dense_final_head: bool = False,
         head_positions: bool = False,
+        laplacian_inputs: bool = False,
     ) -> None:
         super().__init__()
         config.validate()
         self.config = config
         self.num_levels = config.num_levels
+        self.laplacian_inputs = laplacian_inputs
         self.text_branch = TextBranch(config.text_width, config.text_layers, config.text_heads, config.t_dim)
         # Depth 0 is the finest resolution; config lists run coarsest first.
         widths = config.channels[::-1]
@@ -254,6 +264,8 @@ class MultiScaleDiscriminator(PretrainedModel):
         The image trunk does not depend on the text, so `mismatched_text` (another t_D, e.g. of
         wrong captions for the matching-aware loss) reuses it and only reruns the heads."""
         self.check_pyramid(pyramid)
+        if self.laplacian_inputs:
+            pyramid = laplacian_bands(pyramid)
         t = text if isinstance(text, Tensor) else self.encode_text(text)
         logits: list[Tensor] = []
         mismatched: list[Tensor] = []
@@ -287,7 +299,12 @@ class Discriminator(MultiScaleDiscriminator):
     weights_names = ("discriminator.safetensors",)
 
     def __init__(self, config: DiscriminatorConfig) -> None:
-        super().__init__(config, dense_final_head=config.dense_final_head, head_positions=config.head_positions)
+        super().__init__(
+            config,
+            dense_final_head=config.dense_final_head,
+            head_positions=config.head_positions,
+            laplacian_inputs=config.laplacian_inputs,
+        )
         self.vision_aided = (
             VisionAidedDiscriminator(config.vision_aided, config.t_dim) if config.vision_aided is not None else None
         )

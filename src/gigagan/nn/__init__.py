@@ -4,7 +4,7 @@ L2 attention, resampling."""
 from gigagan.nn.attention import CrossAttention, FeedForward, L2SelfAttention, TransformerLayer, l2_attention
 from gigagan.nn.equalized import EqualConv2d, EqualLinear
 from gigagan.nn.modconv import AdaptiveModulatedConv2d
-from gigagan.nn.resample import downsample2x, image_pyramid, upsample2x
+from gigagan.nn.resample import downsample2x, image_pyramid, laplacian_bands, upsample2x
 
 __all__ = [
     "AdaptiveModulatedConv2d",
@@ -17,5 +17,6 @@ __all__ = [
     "downsample2x",
     "image_pyramid",
     "l2_attention",
+    "laplacian_bands",
     "upsample2x",
 ]

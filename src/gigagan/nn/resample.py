@@ -3,6 +3,8 @@ antialiased image pyramid fed to the multi-scale discriminator."""
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -29,3 +31,11 @@ def image_pyramid(image: Tensor, num_levels: int) -> list[Tensor]:
     for _ in range(num_levels - 1):
         levels.append(downsample2x(levels[-1]))
     return levels
+
+
+def laplacian_bands(pyramid: list[Tensor]) -> list[Tensor]:
+    """[finest, ..., coarsest] images -> their detail bands: every level minus the 2x upsampling of
+    the next coarser one; the coarsest level stays as it is. Invertible: summing upsampled bands
+    from the coarsest down gives the pyramid back (and a generator's toRGB outputs are exactly its
+    pyramid's bands)."""
+    return [level - upsample2x(coarser) for level, coarser in itertools.pairwise(pyramid)] + [pyramid[-1]]
