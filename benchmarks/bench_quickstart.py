@@ -22,16 +22,21 @@ from _bench_common import write_result
 from gigagan import get_preset
 from gigagan.config import config_to_dict, preset_training
 from gigagan.data.shapes import (
+    OFFSET_JITTER,
     PALETTE,
+    SCALE_JITTER,
+    ShapeAttributes,
     attribute_accuracy,
     caption,
     heldout_prompts,
     render,
     sample_attributes,
     to_tensor,
+    verify,
 )
 from gigagan.nn import image_pyramid
 from gigagan.training import Trainer
+from reference_gan import ReferenceSettings, ReferenceTrainer, save_grid
 
 
 def sample_images(generator: torch.nn.Module, prompts: list, seed: int, batch_size: int = 64) -> torch.Tensor:
@@ -104,6 +109,45 @@ def keep_coarsest_predictions_only(finest_input_only: bool = False) -> None:
     MultiScaleDiscriminator.forward = coarsest
 
 
+def diversity(images: torch.Tensor) -> dict[str, float]:
+    """Spread of pictures drawn for one prompt: mean absolute pixel difference between pairs (0-1
+    scale) and the standard deviation of the object's centre offset from its grid point as the
+    verifier reads it (fraction of the side, mean of x and y)."""
+    flat = (images.flatten(1) + 1) / 2
+    pairs = torch.cdist(flat, flat, p=1) / flat.shape[1]
+    count = len(images)
+    read = [verify(image) for image in images]
+    offsets = torch.tensor([[a.offset_x, a.offset_y] for a in read])
+    return {
+        "pixel_distance": float(pairs.sum() / (count * (count - 1))),
+        "offset_std": float(offsets.std(dim=0).mean()),
+    }
+
+
+def real_renders(attributes: ShapeAttributes, count: int, resolution: int, seed: int = 0) -> torch.Tensor:
+    """`count` renders of one caption with the dataset's own jitter (the real data's diversity)."""
+    rng = torch.Generator().manual_seed(seed)
+    renders = []
+    for _ in range(count):
+        dx, dy = ((torch.rand(2, generator=rng) * 2 - 1) * OFFSET_JITTER).tolist()
+        scale = 1 + (float(torch.rand(1, generator=rng)) * 2 - 1) * SCALE_JITTER
+        jittered = ShapeAttributes(
+            attributes.shape,
+            attributes.color,
+            attributes.background,
+            attributes.size,
+            attributes.position,
+            dx,
+            dy,
+            scale,
+        )
+        renders.append(to_tensor(render(jittered, resolution)))
+    return torch.stack(renders)
+
+
+DIVERSITY_SEEDS = 64
+
+
 def dotted_override(target: object | dict, assignment: str) -> None:
     """Apply "a.b.c=JSON" to a nested config dataclass or dict (for bisection runs)."""
     path, _, raw = assignment.partition("=")
@@ -157,6 +201,11 @@ def main() -> None:
         help="override a training setting, e.g. loss.r1_gamma=0.2",
     )
     parser.add_argument(
+        "--references",
+        default="labels,captions",
+        help="reference GAN variants trained after the quickstart model under the same budget ('' for none)",
+    )
+    parser.add_argument(
         "--predictions",
         choices=("all", "coarsest_output", "finest_to_coarsest"),
         default="all",
@@ -202,27 +251,71 @@ def main() -> None:
     train_seconds = time.perf_counter() - started
     scores = evaluate(trainer.ema.model.eval(), args.samples, args.seed)
 
+    diversity_prompt = heldout_prompts(1, seed=args.seed)[0]
+    models: dict[str, dict] = {
+        "quickstart": {
+            "steps": result.step,
+            "images_seen": result.images_seen,
+            "train_seconds": train_seconds,
+            "scores": scores["heldout"],
+            "curve": curve,
+            "diversity": diversity(
+                sample_images(trainer.ema.model.eval(), [diversity_prompt] * DIVERSITY_SEEDS, args.seed)
+            ),
+        }
+    }
     if args.grid is not None:
-        from reference_gan import save_grid
-
         save_grid(sample_images(trainer.ema.model.eval(), heldout_prompts(64, seed=1), seed=1), args.grid)
+    for conditioning in [name for name in args.references.split(",") if name]:
+        # the reference GAN under the same wall-clock budget, threads and held-out prompts
+        settings = ReferenceSettings(
+            conditioning=conditioning,
+            minutes=args.minutes,
+            seed=args.seed,
+            threads=torch.get_num_threads(),
+            eval_every_minutes=args.curve_every,
+            eval_samples=args.curve_samples,
+        )
+        reference = ReferenceTrainer(settings)
+        print(f"\nreference GAN, {conditioning}: {args.minutes} minutes")
+        run = reference.run(lambda point: tqdm.write(f"  {point['minutes']:5.1f} min, step {point['step']}"))
+        prompts = heldout_prompts(args.samples, seed=args.seed)
+        images = reference.sample(prompts, args.seed)
+        models[f"reference_{conditioning}"] = {
+            "steps": reference.step,
+            "images_seen": reference.step * settings.batch_size,
+            "train_seconds": settings.minutes * 60,
+            "scores": attribute_accuracy(images, [a for _, a in prompts]),
+            "curve": run["curve"],
+            "diversity": diversity(reference.sample([diversity_prompt] * DIVERSITY_SEEDS, args.seed)),
+        }
+    real = real_renders(diversity_prompt[1], DIVERSITY_SEEDS, model_config.generator.resolution, args.seed)
+    real_diversity = diversity(real)
+
+    names = list(models)
     attributes = [k for k in scores["heldout"] if k != "all"] + ["all"]
-    print(f"\nquickstart on shapes: {result.step} steps, {result.images_seen} images, {train_seconds / 60:.1f} min")
-    print(f"{'attribute':<12} {'held-out':>9} {'floor':>9}")
+    print(f"\nheld-out prompts ({args.samples}), {args.minutes:g} minutes each, {torch.get_num_threads()} threads")
+    print(f"{'':<16}" + "".join(f"{name:>20}" for name in names) + f"{'shuffled floor':>16}")
+    for key in ("steps", "images_seen"):
+        print(f"{key:<16}" + "".join(f"{models[n][key]:>20}" for n in names))
     for name in attributes:
-        print(f"{name:<12} {scores['heldout'][name]:>9.3f} {scores['shuffled_floor'][name]:>9.3f}")
+        row = "".join(f"{models[n]['scores'][name]:>20.3f}" for n in names)
+        print(f"{name:<16}{row}{scores['shuffled_floor'][name]:>16.3f}")
+    print(f"\ndiversity over {DIVERSITY_SEEDS} seeds of '{diversity_prompt[0]}'")
+    for key in ("pixel_distance", "offset_std"):
+        row = "".join(f"{models[n]['diversity'][key]:>20.4f}" for n in names)
+        print(f"{key:<16}{row}   real renders {real_diversity[key]:.4f}")
     payload = {
         "preset": "quickstart",
         "model_overrides": args.model_set,
         "minutes_budget": args.minutes,
-        "train_seconds": train_seconds,
-        "steps": result.step,
-        "images_seen": result.images_seen,
         "batch_size": config.batch_size,
         "training": config_to_dict(config),
         "samples_scored": args.samples,
-        "scores": scores,
-        "curve": curve,
+        "shuffled_floor": scores["shuffled_floor"],
+        "diversity_prompt": diversity_prompt[0],
+        "real_diversity": real_diversity,
+        "models": models,
     }
     write_result(args.json, payload)
 

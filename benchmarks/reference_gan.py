@@ -381,8 +381,8 @@ class ReferenceTrainer:
         return {
             "D/loss": float(d_loss.detach()),
             "G/loss": float(g_loss.detach()),
-            "D/logits_real": float(torch.stack([x.mean() for x in real_logits]).mean()),
-            "D/logits_fake": float(torch.stack([x.mean() for x in fake_logits]).mean()),
+            "D/logits_real": float(torch.stack([x.detach().mean() for x in real_logits]).mean()),
+            "D/logits_fake": float(torch.stack([x.detach().mean() for x in fake_logits]).mean()),
             "D/r1": float(r1.detach()),
         }
 

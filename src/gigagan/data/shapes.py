@@ -346,7 +346,8 @@ def verify(image: ImageLike) -> ShapeAttributes:
     connected blob around the densest spot (so noise elsewhere does not count). Area and centroid
     of the coverage give, for each shape, a size (area / fill ratio) and centre; that shape's
     template is drawn there, also slightly blurred (soft samples), and the smallest squared error
-    wins. Size and position are read from the winner. A blank picture reads as a small centred
+    wins. Size and position are read from the winner, and so are the jitter fields (offset of the
+    centre from its grid point, scale against the nominal size). A blank picture reads as a small centred
     circle of the palette colour after the background's.
     """
     pixels = np.nan_to_num(_as_float_rgb(image), nan=0.0, posinf=255.0, neginf=0.0)  # a diverged model's NaNs
@@ -396,8 +397,11 @@ def verify(image: ImageLike) -> ShapeAttributes:
     assert best is not None
     _, shape, half_size, center_x, center_y = best
     size = "large" if half_size / min(height, width) > sum(HALF_SIZE.values()) / 2 else "small"
-    position = POSITIONS[3 * _third(center_y / height) + _third(center_x / width)]
-    return ShapeAttributes(shape, color, background, size, position)
+    row, column = _third(center_y / height), _third(center_x / width)
+    position = POSITIONS[3 * row + column]
+    offset_x, offset_y = center_x / width - GRID[column], center_y / height - GRID[row]
+    scale = half_size / min(height, width) / HALF_SIZE[size]
+    return ShapeAttributes(shape, color, background, size, position, offset_x, offset_y, scale)
 
 
 ATTRIBUTES = ("shape", "color", "background", "size", "position")
