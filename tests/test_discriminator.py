@@ -126,7 +126,7 @@ def test_laplacian_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_in
     """With detail bands as inputs, a flat field's colour reaches D only through the coarsest level,
     so every prediction from a finer input is the same for any flat colour: those paths judge
     structure (is the object there?), not the background colour."""
-    config = dataclasses.replace(tiny.discriminator, laplacian_inputs=True)
+    config = dataclasses.replace(tiny.discriminator, input_mode="bands")
     _, _, features, _ = setup(tiny)
     discriminator = Discriminator(config)
     side = config.resolution
@@ -138,9 +138,12 @@ def test_laplacian_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_in
         assert torch.allclose(x, y, atol=1e-5) == (source != coarsest)
 
 
-@pytest.mark.parametrize("option", ["dense_final_head", "head_positions", "laplacian_inputs"])
-def test_discriminator_options_train_every_parameter(tiny: ModelConfig, option: str) -> None:
-    config = dataclasses.replace(tiny.discriminator, **{option: True})
+@pytest.mark.parametrize(
+    "option",
+    [{"dense_final_head": True}, {"head_positions": True}, {"input_mode": "bands"}, {"input_mode": "bands+image"}],
+)
+def test_discriminator_options_train_every_parameter(tiny: ModelConfig, option: dict) -> None:
+    config = dataclasses.replace(tiny.discriminator, **option)
     _, _, features, pyramid = setup(tiny)
     discriminator = Discriminator(config)
     pyramid = [level.requires_grad_() for level in pyramid]

@@ -124,8 +124,10 @@ class DiscriminatorConfig:
     dense_final_head: bool = False
     # learned position embeddings on the features every head reads (see MultiScaleDiscriminator)
     head_positions: bool = False
-    # every pyramid level but the coarsest enters as its detail band (level - upsampled coarser level)
-    laplacian_inputs: bool = False
+    # what each pyramid level but the coarsest feeds D: "image" (the level itself, the paper's MS-I),
+    # "bands" (its detail band: level minus the upsampled coarser level) or "bands+image" (both,
+    # stacked as 6 channels); the coarsest level always enters as the image
+    input_mode: str = "image"
 
     @property
     def num_levels(self) -> int:
@@ -138,6 +140,12 @@ class DiscriminatorConfig:
     def validate(self) -> None:
         _check_resolution(self.resolution)
         _check_per_level(self, ("channels", "blocks", "attention"), self.num_levels)
+        if self.input_mode not in DISCRIMINATOR_INPUT_MODES:
+            modes = ", ".join(DISCRIMINATOR_INPUT_MODES)
+            raise GigaGANError(f"discriminator input_mode must be one of {modes}, got {self.input_mode!r}")
+
+
+DISCRIMINATOR_INPUT_MODES = ("image", "bands", "bands+image")
 
 
 @dataclass

@@ -200,17 +200,18 @@ class MultiScaleDiscriminator(PretrainedModel):
         head_extra_channels: int = 0,
         dense_final_head: bool = False,
         head_positions: bool = False,
-        laplacian_inputs: bool = False,
+        input_mode: str = "image",
     ) -> None:
         super().__init__()
         config.validate()
         self.config = config
         self.num_levels = config.num_levels
-        self.laplacian_inputs = laplacian_inputs
+        self.input_mode = input_mode
         self.text_branch = TextBranch(config.text_width, config.text_layers, config.text_heads, config.t_dim)
         # Depth 0 is the finest resolution; config lists run coarsest first.
         widths = config.channels[::-1]
-        self.from_rgb = nn.ModuleList(EqualConv2d(3, c, 1, activation=True) for c in widths)
+        channels_in = [6 if input_mode == "bands+image" else 3] * (len(widths) - 1) + [3]
+        self.from_rgb = nn.ModuleList(EqualConv2d(n, c, 1, activation=True) for n, c in zip(channels_in, widths))
         self.blocks = nn.ModuleList()
         for depth, channels in enumerate(widths):
             level = self.num_levels - 1 - depth
@@ -228,9 +229,7 @@ class MultiScaleDiscriminator(PretrainedModel):
         # learned position embeddings added to what the heads read: lets a per-position head judge a
         # patch by *where* it is (an empty patch where the caption puts the object is fake)
         self.head_positions = (
-            nn.ParameterList(
-                nn.Parameter(torch.randn(1, c, r, r)) for c, r in zip(widths, config.resolutions[::-1])
-            )
+            nn.ParameterList(nn.Parameter(torch.randn(1, c, r, r)) for c, r in zip(widths, config.resolutions[::-1]))
             if head_positions
             else None
         )
@@ -248,6 +247,15 @@ class MultiScaleDiscriminator(PretrainedModel):
         """What the heads at one depth read: `x` holds `num_paths` batches stacked on dim 0."""
         return x
 
+    def discriminator_inputs(self, pyramid: list[Tensor]) -> list[Tensor]:
+        """What each level feeds its fromRGB (see DiscriminatorConfig.input_mode)."""
+        if self.input_mode == "image":
+            return pyramid
+        bands = laplacian_bands(pyramid)
+        if self.input_mode == "bands":
+            return bands
+        return [torch.cat([band, level], dim=1) for band, level in zip(bands[:-1], pyramid)] + [pyramid[-1]]
+
     def check_pyramid(self, pyramid: list[Tensor]) -> None:
         if len(pyramid) != self.num_levels:
             raise ValueError(f"expected {self.num_levels} pyramid levels, got {len(pyramid)}")
@@ -264,15 +272,14 @@ class MultiScaleDiscriminator(PretrainedModel):
         The image trunk does not depend on the text, so `mismatched_text` (another t_D, e.g. of
         wrong captions for the matching-aware loss) reuses it and only reruns the heads."""
         self.check_pyramid(pyramid)
-        if self.laplacian_inputs:
-            pyramid = laplacian_bands(pyramid)
+        inputs = self.discriminator_inputs(pyramid)
         t = text if isinstance(text, Tensor) else self.encode_text(text)
         logits: list[Tensor] = []
         mismatched: list[Tensor] = []
         pairs: list[tuple[int, int]] = []
         x: Tensor | None = None
         for depth in range(self.num_levels):
-            entering = self.from_rgb[depth](pyramid[depth])
+            entering = self.from_rgb[depth](inputs[depth])
             x = entering if x is None else torch.cat([x, entering], dim=0)
             x = self.blocks[depth](x)
             paths = depth + 1
@@ -303,7 +310,7 @@ class Discriminator(MultiScaleDiscriminator):
             config,
             dense_final_head=config.dense_final_head,
             head_positions=config.head_positions,
-            laplacian_inputs=config.laplacian_inputs,
+            input_mode=config.input_mode,
         )
         self.vision_aided = (
             VisionAidedDiscriminator(config.vision_aided, config.t_dim) if config.vision_aided is not None else None

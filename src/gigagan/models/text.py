@@ -42,9 +42,7 @@ class CLIPTextTower(nn.Module):
     """open_clip text transformer that returns the tokens of one of its layers (default penultimate),
     or, with `features="token_embeddings"`, its normalised input embeddings."""
 
-    def __init__(
-        self, config: CLIPConfig, layer: int = -2, trainable: bool = False, features: str = "layer"
-    ) -> None:
+    def __init__(self, config: CLIPConfig, layer: int = -2, trainable: bool = False, features: str = "layer") -> None:
         super().__init__()
         if features not in CLIP_FEATURES:
             raise ValueError(f"clip_features must be one of {', '.join(CLIP_FEATURES)}, got {features!r}")
