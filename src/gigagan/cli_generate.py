@@ -37,6 +37,7 @@ DEMO_TRUNCATION_PSI = 0.8  # the paper's setting for its comparisons
 DEMO_GRID_PROMPTS = 8
 DEMO_GRID_SEEDS = 6
 DEMO_INTERPOLATION_FRAMES = 24
+DEMO_ALIGNMENT_PROMPTS = 256  # held-out prompts scored at the end of the demo
 DEMO_CELL_PIXELS = 96  # grid cells are scaled up (nearest) to at least this size
 DEMO_STYLE_PROMPT = "a large red circle in the center on a blue background"
 DEMO_PROMPT_MIX_COARSE = "a large red square in the center on a blue background"
@@ -654,6 +655,20 @@ def demo(
         pipe, out, start, end, DEMO_INTERPOLATION_FRAMES, "z", psi, 12.0, scale, "interpolation", False, False
     )
     _echo_written(written)
+    _echo_alignment(pipe, psi)
+
+
+def _echo_alignment(pipe: GigaGANPipeline, psi: float) -> None:
+    """Score the demo model on held-out prompts with the shapes verifier and print the table."""
+    from gigagan.data.shapes import ATTRIBUTES, attribute_accuracy, heldout_prompts
+
+    prompts = heldout_prompts(DEMO_ALIGNMENT_PROMPTS, seed=DEMO_SEED + 1)
+    captions = [text for text, _ in prompts]
+    images = pipe(captions, 1, seed=DEMO_SEED, truncation_psi=psi, output_type="pt", progress=False).images
+    scores = attribute_accuracy(list(images * 2 - 1), [attributes for _, attributes in prompts])
+    typer.echo(f"demo: held-out alignment ({len(prompts)} prompts never seen in training, read by the shapes verifier)")
+    for name in (*ATTRIBUTES, "all"):
+        typer.echo(f"  {name:<11} {scores[name]:.2f}")
 
 
 def register_generation_commands(app: typer.Typer) -> None:

@@ -407,7 +407,8 @@ class Trainer:
         if self.progress:
             from tqdm.auto import tqdm
 
-            total = config.max_steps if config.max_steps < 10**8 and not config.max_minutes else None
+            # the step target gives the bar its total and ETA; a time cap is shown as the time left
+            total = config.max_steps if config.max_steps < 10**8 else None
             bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True)
         stats: dict[str, float] = {}
         started, start_step = time.perf_counter(), self.step
@@ -419,14 +420,15 @@ class Trainer:
                 images_per_second = (self.step - start_step) * config.batch_size / max(elapsed, 1e-9)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(
-                        {
-                            "img/s": f"{images_per_second:.1f}",
-                            "G": f"{stats['G/total']:.3f}",
-                            "D": f"{stats['D/total']:.3f}",
-                        },
-                        refresh=False,
-                    )
+                    postfix = {
+                        "img/s": f"{images_per_second:.1f}",
+                        "G": f"{stats['G/total']:.3f}",
+                        "D": f"{stats['D/total']:.3f}",
+                    }
+                    if deadline < math.inf:
+                        left = max(deadline - time.perf_counter(), 0.0)
+                        postfix["time cap in"] = f"{int(left // 60)}:{int(left % 60):02d}"
+                    bar.set_postfix(postfix, refresh=False)
                 if self.step % config.log_every == 0 or self.step == config.max_steps:
                     self.logger.scalars(
                         self.step, {**stats, "images_seen": self.images_seen, "images_per_second": images_per_second}
