@@ -122,11 +122,12 @@ def test_laplacian_bands_reconstruct_the_pyramid_and_vanish_on_flat_images() -> 
     )
 
 
-def test_laplacian_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_input(tiny: ModelConfig) -> None:
+@pytest.mark.parametrize("mode", ["bands", "detail"])
+def test_band_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_input(tiny: ModelConfig, mode: str) -> None:
     """With detail bands as inputs, a flat field's colour reaches D only through the coarsest level,
     so every prediction from a finer input is the same for any flat colour: those paths judge
     structure (is the object there?), not the background colour."""
-    config = dataclasses.replace(tiny.discriminator, input_mode="bands")
+    config = dataclasses.replace(tiny.discriminator, input_mode=mode)
     _, _, features, _ = setup(tiny)
     discriminator = Discriminator(config)
     side = config.resolution
@@ -140,7 +141,13 @@ def test_laplacian_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_in
 
 @pytest.mark.parametrize(
     "option",
-    [{"dense_final_head": True}, {"head_positions": True}, {"input_mode": "bands"}, {"input_mode": "bands+image"}],
+    [
+        {"dense_final_head": True},
+        {"head_positions": True},
+        {"input_mode": "bands"},
+        {"input_mode": "detail"},
+        {"input_mode": "bands+image"},
+    ],
 )
 def test_discriminator_options_train_every_parameter(tiny: ModelConfig, option: dict) -> None:
     config = dataclasses.replace(tiny.discriminator, **option)

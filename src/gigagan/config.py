@@ -125,8 +125,10 @@ class DiscriminatorConfig:
     # learned position embeddings on the features every head reads (see MultiScaleDiscriminator)
     head_positions: bool = False
     # what each pyramid level but the coarsest feeds D: "image" (the level itself, the paper's MS-I),
-    # "bands" (its detail band: level minus the upsampled coarser level) or "bands+image" (both,
-    # stacked as 6 channels); the coarsest level always enters as the image
+    # "bands" (its detail band: level minus the upsampled next coarser level), "detail" (level minus
+    # the upsampled coarsest level: zero on a flat field, an object's whole area and colour contrast
+    # on a real picture) or "bands+image" (band and image stacked as 6 channels); the coarsest level
+    # always enters as the image
     input_mode: str = "image"
 
     @property
@@ -145,7 +147,7 @@ class DiscriminatorConfig:
             raise GigaGANError(f"discriminator input_mode must be one of {modes}, got {self.input_mode!r}")
 
 
-DISCRIMINATOR_INPUT_MODES = ("image", "bands", "bands+image")
+DISCRIMINATOR_INPUT_MODES = ("image", "bands", "detail", "bands+image")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gigagan.config import DiscriminatorConfig, VisionAidedConfig
@@ -251,6 +252,12 @@ class MultiScaleDiscriminator(PretrainedModel):
         """What each level feeds its fromRGB (see DiscriminatorConfig.input_mode)."""
         if self.input_mode == "image":
             return pyramid
+        if self.input_mode == "detail":
+            coarsest = pyramid[-1]
+            return [
+                level - F.interpolate(coarsest, size=level.shape[-2:], mode="bilinear", align_corners=False)
+                for level in pyramid[:-1]
+            ] + [coarsest]
         bands = laplacian_bands(pyramid)
         if self.input_mode == "bands":
             return bands
