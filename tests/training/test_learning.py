@@ -25,7 +25,7 @@ from gigagan.training import Trainer
 
 COLORS = ("red", "yellow")
 POSITIONS = ("left", "right")
-STEPS = 160
+STEPS = 110
 SEED = 0
 
 
@@ -78,5 +78,6 @@ def test_quickstart_gan_learns_to_place_and_colour_the_object(tmp_path: Path) ->
         z = torch.randn(len(prompts), generator.config.z_dim, generator=torch.Generator().manual_seed(SEED))
         images = generator(z, generator.tokenize([caption(a) for a in prompts]), noise_mode="const")[0]
     scores = attribute_accuracy(images.clamp(-1, 1), prompts)
+    print(f"held-out scores after {STEPS} steps: {scores}")
     assert scores["background"] >= 0.9, scores
     assert scores["position"] >= 0.8, scores
