@@ -5,7 +5,9 @@ The `quickstart` networks and training settings, on an easy `shapes` subset (a l
 yellow, at the left or the right of a blue field), for a fixed number of steps; then the EMA
 generator draws fresh prompts and the shapes verifier reads back where the object is and its colour.
 A generator that ignores the caption's position scores 0.5, and one that draws no object reads as
-centred, which counts as wrong.
+centred, which counts as wrong. (Measured 2026-12-03 on 2 cores: position, background and size 1.00
+after 110 steps, 84 s. The object colour is not asserted: the current preset draws the objects with
+light and dark fringes that the verifier reads as other colours, docs/RESULTS.md.)
 """
 
 from __future__ import annotations
