@@ -11,7 +11,6 @@ caption would get. Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -20,10 +19,9 @@ from tqdm.auto import tqdm
 
 from _bench_common import write_result
 from gigagan import get_preset
-from gigagan.config import config_to_dict, preset_training
+from gigagan.config import config_to_dict, preset_training, with_overrides
 from gigagan.data.shapes import (
     OFFSET_JITTER,
-    PALETTE,
     SCALE_JITTER,
     ShapeAttributes,
     attribute_accuracy,
@@ -36,7 +34,7 @@ from gigagan.data.shapes import (
 )
 from gigagan.nn import image_pyramid
 from gigagan.training import Trainer
-from reference_gan import ReferenceSettings, ReferenceTrainer, save_grid
+from reference_gan import ReferenceSettings, ReferenceTrainer, empty_fields, nested_overrides, save_grid
 
 
 def sample_images(generator: torch.nn.Module, prompts: list, seed: int, batch_size: int = 64) -> torch.Tensor:
@@ -72,8 +70,7 @@ def object_gap(trainer: Trainer, count: int = 64, seed: int = 7) -> dict[str, fl
     attributes = [sample_attributes(seed, i) for i in range(count)]
     resolution = trainer.model_config.generator.resolution
     real = torch.stack([to_tensor(render(a, resolution)) for a in attributes])
-    colours = torch.tensor([PALETTE[a.background] for a in attributes], dtype=torch.float32) / 127.5 - 1
-    empty = colours[:, :, None, None].expand_as(real)
+    empty = empty_fields(attributes, real)
     discriminator = trainer.discriminator
     tokens = trainer.generator.tokenize([caption(a) for a in attributes])
     t = discriminator.encode_text(trainer.generator.text_encoder.clip(tokens))
@@ -148,33 +145,6 @@ def real_renders(attributes: ShapeAttributes, count: int, resolution: int, seed:
 DIVERSITY_SEEDS = 64
 
 
-def dotted_override(target: object | dict, assignment: str) -> None:
-    """Apply "a.b.c=JSON" to a nested config dataclass or dict (for bisection runs)."""
-    path, _, raw = assignment.partition("=")
-    *parents, name = path.split(".")
-    for part in parents:
-        target = target[part] if isinstance(target, dict) else getattr(target, part)
-    value = json.loads(raw)
-    if isinstance(target, dict):
-        target[name] = value
-    elif not hasattr(target, name):
-        raise SystemExit(f"unknown config field {path!r}")
-    else:
-        setattr(target, name, value)
-
-
-def nested_overrides(assignments: list[str]) -> dict:
-    overrides: dict = {}
-    for assignment in assignments:
-        path, _, raw = assignment.partition("=")
-        *parents, name = path.split(".")
-        node = overrides
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[name] = json.loads(raw)
-    return overrides
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=15.0, help="training wall-clock budget")
@@ -230,9 +200,7 @@ def main() -> None:
     overrides |= nested_overrides(args.train_set)
     config = preset_training("quickstart", overrides)  # the preset's own training settings, as `gigagan train`
     started = time.perf_counter()
-    model_config = get_preset("quickstart")
-    for assignment in args.model_set:
-        dotted_override(model_config, assignment)
+    model_config = with_overrides(get_preset("quickstart"), nested_overrides(args.model_set))
     trainer = Trainer(model_config, config, args.out, progress=True)
     # held-out accuracy of the EMA G every --curve-every minutes (a few seconds each, inside the budget)
     curve: list[dict] = []

@@ -20,13 +20,13 @@ from pathlib import Path
 import torch
 
 from _bench_common import write_result
-from gigagan.data.shapes import PALETTE
 from reference_gan import (
     Batch,
     DCGANDiscriminator,
     FrozenText,
     GigaGANDiscriminatorAdapter,
     ShapesStream,
+    empty_fields,
     make_condition,
     non_saturating,
 )
@@ -128,12 +128,6 @@ def apply_patches(patches: list[str]) -> None:
         module.DownsampleBlock.forward = forward
 
 
-def empty_fields(batch: Batch) -> torch.Tensor:
-    """Each image's background colour everywhere (the object painted out)."""
-    colours = torch.tensor([PALETTE[a.background] for a in batch.attributes], dtype=torch.float32) / 127.5 - 1
-    return colours[:, :, None, None].expand_as(batch.images).contiguous()
-
-
 def select(logits: list[torch.Tensor], pairs: list[tuple[int, int]], which: str, num_levels: int) -> list[torch.Tensor]:
     """The predictions the loss uses: all, those from the finest input, or those at the coarsest output."""
     if which == "all" or not pairs:
@@ -216,7 +210,7 @@ def main() -> None:
         batch = train.batch(args.batch_size)
         features = clip(batch)
         real, _ = discriminator([batch.images], batch, features)
-        empty, _ = discriminator([empty_fields(batch)], batch, features)
+        empty, _ = discriminator([empty_fields(batch.attributes, batch.images)], batch, features)
         pairs = getattr(discriminator, "last_pairs", [])
         levels = getattr(discriminator, "num_levels", 1)
         real, empty = (select(x, pairs, args.predictions, levels) for x in (real, empty))
@@ -233,7 +227,7 @@ def main() -> None:
         if step % args.eval_every == 0 or step == args.steps:
             with torch.no_grad():
                 real, _ = discriminator([heldout.images], heldout, heldout_clip)
-                empty, _ = discriminator([empty_fields(heldout)], heldout, heldout_clip)
+                empty, _ = discriminator([empty_fields(heldout.attributes, heldout.images)], heldout, heldout_clip)
                 real, empty = [x * args.logit_scale for x in real], [x * args.logit_scale for x in empty]
                 gap = mean_logit(real) - mean_logit(empty)
                 per_prediction = [float((a.mean(1) - b.mean(1)).mean()) for a, b in zip(real, empty)]

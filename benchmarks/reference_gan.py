@@ -36,8 +36,10 @@ from torch import Tensor, nn
 
 from _bench_common import write_result
 from gigagan import get_preset
+from gigagan.config import with_overrides
 from gigagan.data.shapes import (
     COLORS,
+    PALETTE,
     POSITIONS,
     SHAPES,
     SIZES,
@@ -58,6 +60,25 @@ RESOLUTION = 32
 ATTRIBUTE_VALUES = {"shape": SHAPES, "color": COLORS, "background": COLORS, "size": SIZES, "position": POSITIONS}
 
 
+def nested_overrides(assignments: list[str]) -> dict:
+    """["a.b=JSON", ...] -> {"a": {"b": value}} (command-line config overrides for bisection runs)."""
+    overrides: dict = {}
+    for assignment in assignments:
+        path, _, raw = assignment.partition("=")
+        *parents, name = path.split(".")
+        node = overrides
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[name] = json.loads(raw)
+    return overrides
+
+
+def empty_fields(attributes: list[ShapeAttributes], like: Tensor) -> Tensor:
+    """Each image's background colour everywhere (the object painted out), shaped like `like`."""
+    colours = torch.tensor([PALETTE[a.background] for a in attributes], dtype=torch.float32) / 127.5 - 1
+    return colours[:, :, None, None].expand_as(like).contiguous()
+
+
 def attribute_labels(attributes: list[ShapeAttributes]) -> Tensor:
     """[B, 5] long: the index of each attribute's value (shape, colour, background, size, position)."""
     return torch.tensor(
@@ -71,6 +92,7 @@ class Batch:
     attributes: list[ShapeAttributes]
     captions: list[str]
     labels: Tensor  # [B, 5]
+    clip: CLIPTextFeatures | None = None  # frozen-tower features of `captions` (captions conditioning)
 
 
 class ShapesStream:
@@ -199,13 +221,9 @@ class DCGANDiscriminator(nn.Module):
         logits = [unconditional + (pooled * self.embed(self.condition(batch, clip).global_)).sum(1, keepdim=True)]
         mismatched = []
         if wrong is not None:
-            code = self.condition(wrong, wrong_clip(wrong)).global_
+            code = self.condition(wrong, wrong.clip).global_
             mismatched = [unconditional + (pooled * self.embed(code)).sum(1, keepdim=True)]
         return logits, mismatched
-
-
-def wrong_clip(batch: Batch) -> CLIPTextFeatures | None:
-    return getattr(batch, "clip", None)
 
 
 class GigaGANGeneratorAdapter(nn.Module):
@@ -233,9 +251,7 @@ class GigaGANDiscriminatorAdapter(nn.Module):
         config = get_preset("quickstart").discriminator
         config.vision_aided = None
         config.dense_final_head = dense_final_head
-        for assignment in overrides:
-            name, _, value = assignment.partition("=")
-            setattr(config, name, json.loads(value))
+        config = with_overrides(config, nested_overrides(list(overrides)))
         self.discriminator = Discriminator(config)
         self.discriminator.text_branch.layers.requires_grad_(False)  # replaced by `condition`
         self.condition = condition
@@ -249,7 +265,7 @@ class GigaGANDiscriminatorAdapter(nn.Module):
     ) -> tuple[list[Tensor], list[Tensor]]:
         if len(pyramid) == 1:
             pyramid = image_pyramid(pyramid[0], self.num_levels)
-        wrong_t = self.t_d(wrong, wrong_clip(wrong)) if wrong is not None else None
+        wrong_t = self.t_d(wrong, wrong.clip) if wrong is not None else None
         out = self.discriminator(pyramid, self.t_d(batch, clip), use_vision_aided=False, mismatched_text=wrong_t)
         self.last_pairs = out.pairs
         return out.multiscale, out.mismatched
@@ -336,7 +352,7 @@ class ReferenceTrainer:
         wrong = None
         if s.matching_aware_weight > 0 or s.generator_matching_weight > 0:
             wrong = shifted_batch(batch)
-            wrong.clip = self.clip(wrong)  # type: ignore[attr-defined]
+            wrong.clip = self.clip(wrong)
 
         # D main
         z = torch.randn(s.batch_size, self.generator.z_dim)

@@ -522,6 +522,11 @@ def _merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def with_overrides(config: T, overrides: dict[str, Any]) -> T:
+    """A copy of a config dataclass with a nested dict of field values on top (unknown keys refused)."""
+    return config_from_dict(type(config), _merged(config_to_dict(config), overrides))
+
+
 def preset_training(name: str | None, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """The TrainConfig for a preset (its PRESET_TRAINING entry on TrainConfig's defaults), with
     `overrides` (e.g. a config file's "training" object) on top."""
