@@ -122,7 +122,7 @@ def test_laplacian_bands_reconstruct_the_pyramid_and_vanish_on_flat_images() -> 
     )
 
 
-@pytest.mark.parametrize("mode", ["bands", "detail"])
+@pytest.mark.parametrize("mode", ["bands", "detail", "centred"])
 def test_band_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_input(tiny: ModelConfig, mode: str) -> None:
     """With detail bands as inputs, a flat field's colour reaches D only through the coarsest level,
     so every prediction from a finer input is the same for any flat colour: those paths judge
@@ -146,6 +146,7 @@ def test_band_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_input(t
         {"head_positions": True},
         {"input_mode": "bands"},
         {"input_mode": "detail"},
+        {"input_mode": "centred"},
         {"input_mode": "bands+image"},
     ],
 )

@@ -127,8 +127,9 @@ class DiscriminatorConfig:
     # what each pyramid level but the coarsest feeds D: "image" (the level itself, the paper's MS-I),
     # "bands" (its detail band: level minus the upsampled next coarser level), "detail" (level minus
     # the upsampled coarsest level: zero on a flat field, an object's whole area and colour contrast
-    # on a real picture) or "bands+image" (band and image stacked as 6 channels); the coarsest level
-    # always enters as the image
+    # on a real picture), "centred" (level minus its own mean colour: the whole picture up to a
+    # constant, so fill and outline are judged together) or "bands+image" (band and image stacked
+    # as 6 channels); the coarsest level always enters as the image
     input_mode: str = "image"
 
     @property
@@ -147,7 +148,7 @@ class DiscriminatorConfig:
             raise GigaGANError(f"discriminator input_mode must be one of {modes}, got {self.input_mode!r}")
 
 
-DISCRIMINATOR_INPUT_MODES = ("image", "bands", "detail", "bands+image")
+DISCRIMINATOR_INPUT_MODES = ("image", "bands", "detail", "centred", "bands+image")
 
 
 @dataclass

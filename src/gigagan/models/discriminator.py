@@ -258,6 +258,8 @@ class MultiScaleDiscriminator(PretrainedModel):
                 level - F.interpolate(coarsest, size=level.shape[-2:], mode="bilinear", align_corners=False)
                 for level in pyramid[:-1]
             ] + [coarsest]
+        if self.input_mode == "centred":
+            return [level - level.mean(dim=(2, 3), keepdim=True) for level in pyramid[:-1]] + [pyramid[-1]]
         bands = laplacian_bands(pyramid)
         if self.input_mode == "bands":
             return bands
