@@ -12,6 +12,7 @@ import argparse
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import nullcontext
 
 import torch
 from torch.profiler import ProfilerActivity, profile
@@ -56,6 +57,7 @@ def main() -> None:
     parser.add_argument("--model-set", action="append", default=[], metavar="FIELD=JSON")
     parser.add_argument("--train-set", action="append", default=[], metavar="FIELD=JSON")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--no-profiler", action="store_true", help="phase times only (no operator table, no overhead)")
     args = parser.parse_args()
 
     overrides = {"max_steps": args.warmup + args.steps} | nested_overrides(args.train_set)
@@ -69,17 +71,21 @@ def main() -> None:
             trainer.train_step()
         times = timed_phases(trainer)
         start = time.perf_counter()
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with profile(activities=[ProfilerActivity.CPU]) if not args.no_profiler else nullcontext() as prof:
             for _ in range(args.steps):
                 trainer.train_step()
         total = time.perf_counter() - start
     per_step = total / args.steps
-    print(f"{args.preset}, batch {config.batch_size}, {torch.get_num_threads()} threads: "
-          f"{per_step * 1000:.0f} ms/step, {config.batch_size / per_step:.1f} img/s (profiler on)")
+    print(
+        f"{args.preset}, batch {config.batch_size}, {torch.get_num_threads()} threads: "
+        f"{per_step * 1000:.0f} ms/step, {config.batch_size / per_step:.1f} img/s"
+        + ("" if args.no_profiler else " (profiler on)")
+    )
     print(f"{'phase':<42} {'ms/step':>8}")
     for label, values in times.items():
         print(f"{label:<42} {sum(values) / args.steps * 1000:8.1f}")
-    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.top))
+    if prof is not None:
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.top))
 
 
 if __name__ == "__main__":

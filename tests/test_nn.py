@@ -129,6 +129,18 @@ def test_cross_attention_shapes_and_mask() -> None:
     torch.testing.assert_close(layer(x, context2, mask), out)
 
 
+def test_downsample_pads_by_replicating_the_border() -> None:
+    x = torch.randn(2, 3, 6, 6, requires_grad=True)
+    taps = torch.tensor([1.0, 3.0, 3.0, 1.0])
+    kernel = (torch.outer(taps, taps) / 64).expand(3, 1, 4, 4)
+    expected = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, stride=2, groups=3)
+    torch.testing.assert_close(downsample2x(x), expected)
+    grad = torch.randn_like(expected)
+    (ours,) = torch.autograd.grad(downsample2x(x), x, grad)
+    (reference,) = torch.autograd.grad(expected, x, grad)
+    torch.testing.assert_close(ours, reference)
+
+
 def test_resampling_halves_and_doubles_and_preserves_constants() -> None:
     x = torch.full((1, 3, 8, 8), 0.7)
     assert downsample2x(x).shape == (1, 3, 4, 4)

@@ -172,6 +172,9 @@ class LossConfig:
     r1_gamma: float = 0.2048
     r1_interval: int = 16  # lazy R1: every N discriminator steps, scaled by N
     matching_aware_weight: float = 1.0  # real images with wrong captions count as fake (D and G)
+    # which wrong caption: "random" (any other caption in the batch) or "similar" (the other caption
+    # sharing the most words, a hard negative: D must then read more than the easiest attribute)
+    mismatch: str = "random"
     clip_weight: float = 0.2  # CLIP contrastive loss on generated images (needs CLIP weights)
     vision_aided_weight: float = 0.5  # vision-aided discriminator (needs CLIP weights)
     augment: bool = False  # differentiable translation / colour / cutout for small datasets

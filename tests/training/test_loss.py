@@ -21,9 +21,12 @@ from gigagan.training.loss import CLIPContrastiveLoss, adversarial_loss
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.sampled_from(["a red circle", "a blue square", "a green star", "a cat"]), min_size=1, max_size=12))
-def test_matching_aware_pairs_really_are_mismatched(captions: list[str]) -> None:
-    indices, valid = mismatched_indices(captions, torch.Generator().manual_seed(0))
+@given(
+    st.lists(st.sampled_from(["a red circle", "a blue square", "a green star", "a cat"]), min_size=1, max_size=12),
+    st.sampled_from(["random", "similar"]),
+)
+def test_matching_aware_pairs_really_are_mismatched(captions: list[str], strategy: str) -> None:
+    indices, valid = mismatched_indices(captions, torch.Generator().manual_seed(0), strategy=strategy)
     for i, (j, ok) in enumerate(zip(indices.tolist(), valid.tolist())):
         if ok:
             assert captions[j] != captions[i]
@@ -39,6 +42,21 @@ def test_mismatched_indices_cover_different_partners() -> None:
         assert valid.all() and not (indices == torch.arange(8)).any()
         seen.update(indices.tolist())
     assert seen == set(range(8))
+
+
+def test_similar_mismatches_are_the_hardest_negatives_in_the_batch() -> None:
+    captions = [
+        "a red circle on a blue background",
+        "a green circle on a blue background",  # one word from the first
+        "a yellow star on an orange background",
+        "a yellow star on a white background",  # one word (two with the article) from the third
+    ]
+    for seed in range(10):
+        indices, valid = mismatched_indices(captions, torch.Generator().manual_seed(seed), strategy="similar")
+        assert valid.all()
+        assert indices.tolist() == [1, 0, 3, 2]
+    with pytest.raises(ValueError, match="mismatch must be one of"):
+        mismatched_indices(captions, strategy="hardest")
 
 
 def test_r1_equals_a_finite_difference_reference_on_a_toy_discriminator() -> None:

@@ -21,8 +21,15 @@ def downsample2x(x: Tensor) -> Tensor:
     taps = torch.tensor([1.0, 3.0, 3.0, 1.0], device=x.device, dtype=x.dtype)
     kernel = torch.outer(taps, taps) / 64.0
     kernel = kernel.expand(channels, 1, 4, 4)
-    x = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    x = _replicate_pad1(x)
     return F.conv2d(x, kernel, stride=2, groups=channels)
+
+
+def _replicate_pad1(x: Tensor) -> Tensor:
+    """Repeat the outermost row and column once on every side (F.pad's "replicate" mode, written
+    with concatenation because torch.compile's replication_pad2d_backward rejects some strides)."""
+    x = torch.cat([x[..., :1, :], x, x[..., -1:, :]], dim=-2)
+    return torch.cat([x[..., :1], x, x[..., -1:]], dim=-1)
 
 
 def image_pyramid(image: Tensor, num_levels: int) -> list[Tensor]:

@@ -37,7 +37,13 @@ from gigagan.training.distributed import (
 )
 from gigagan.training.ema import GeneratorEMA
 from gigagan.training.logging import RunLogger
-from gigagan.training.loss import CLIPContrastiveLoss, GigaGANLoss, TrainingBatch, mismatched_indices
+from gigagan.training.loss import (
+    MISMATCH_STRATEGIES,
+    CLIPContrastiveLoss,
+    GigaGANLoss,
+    TrainingBatch,
+    mismatched_indices,
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +115,9 @@ class Trainer:
         self.model_config = self._configure_clip(model_config)
         self.logger = RunLogger(self.run_dir, enabled=self.context.is_main)
 
+        if config.loss.mismatch not in MISMATCH_STRATEGIES:
+            choices = ", ".join(MISMATCH_STRATEGIES)
+            raise ValueError(f"loss.mismatch must be one of {choices}, got {config.loss.mismatch!r}")
         torch.manual_seed(config.seed)
         device = self.context.device
         generator, discriminator = self._build_networks()
@@ -272,7 +281,7 @@ class Trainer:
             global_captions = list(captions)
         global_batch = len(global_captions)
         z_dim = self.z_dim
-        mismatch, valid = mismatched_indices(global_captions)
+        mismatch, valid = mismatched_indices(global_captions, strategy=self.config.loss.mismatch)
         z = torch.randn(global_batch, z_dim)
         z_discriminator = torch.randn(global_batch, z_dim)
         augment = AugmentParams.sample(global_batch, torch.device("cpu")) if self.config.loss.augment else None

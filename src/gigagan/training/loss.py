@@ -52,18 +52,35 @@ def _item(value: Tensor) -> float:
     return float(value.detach())
 
 
-def mismatched_indices(captions: list[str], generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-    """For every caption, the index of a random *different* caption in the batch.
+MISMATCH_STRATEGIES = ("random", "similar")
+
+
+def _word_overlap(a: str, b: str) -> float:
+    """Jaccard similarity of two captions' lower-case word sets."""
+    words_a, words_b = set(a.lower().split()), set(b.lower().split())
+    return len(words_a & words_b) / max(len(words_a | words_b), 1)
+
+
+def mismatched_indices(
+    captions: list[str], generator: torch.Generator | None = None, strategy: str = "random"
+) -> tuple[Tensor, Tensor]:
+    """For every caption, the index of a random *different* caption in the batch; with
+    `strategy="similar"` a random one among the different captions that share the most words.
 
     Returns (indices [B], valid [B]); valid is False (and the index points to itself) where every
     caption in the batch is the same as this one.
     """
+    if strategy not in MISMATCH_STRATEGIES:
+        raise ValueError(f"mismatch must be one of {', '.join(MISMATCH_STRATEGIES)}, got {strategy!r}")
     count = len(captions)
     indices = torch.arange(count)
     valid = torch.zeros(count, dtype=torch.bool)
     draws = torch.rand(count, generator=generator)
     for i, caption in enumerate(captions):
         candidates = [j for j, other in enumerate(captions) if other != caption]
+        if candidates and strategy == "similar":
+            overlaps = [_word_overlap(caption, captions[j]) for j in candidates]
+            candidates = [j for j, overlap in zip(candidates, overlaps) if overlap == max(overlaps)]
         if candidates:
             indices[i] = candidates[min(int(draws[i] * len(candidates)), len(candidates) - 1)]
             valid[i] = True
