@@ -128,8 +128,10 @@ class DiscriminatorConfig:
     # "bands" (its detail band: level minus the upsampled next coarser level), "detail" (level minus
     # the upsampled coarsest level: zero on a flat field, an object's whole area and colour contrast
     # on a real picture), "centred" (level minus its own mean colour: the whole picture up to a
-    # constant, so fill and outline are judged together) or "bands+image" (band and image stacked
-    # as 6 channels); the coarsest level always enters as the image
+    # constant, so fill and outline are judged together), "bands+image" (band and image stacked
+    # as 6 channels) or "bands+detail" (band and detail stacked: both zero on a flat field, and the
+    # detail shows the finer levels composed, which no band alone does); the coarsest level always
+    # enters as the image
     input_mode: str = "image"
 
     @property
@@ -148,7 +150,7 @@ class DiscriminatorConfig:
             raise GigaGANError(f"discriminator input_mode must be one of {modes}, got {self.input_mode!r}")
 
 
-DISCRIMINATOR_INPUT_MODES = ("image", "bands", "detail", "centred", "bands+image")
+DISCRIMINATOR_INPUT_MODES = ("image", "bands", "detail", "centred", "bands+image", "bands+detail")
 
 
 @dataclass

@@ -211,7 +211,8 @@ class MultiScaleDiscriminator(PretrainedModel):
         self.text_branch = TextBranch(config.text_width, config.text_layers, config.text_heads, config.t_dim)
         # Depth 0 is the finest resolution; config lists run coarsest first.
         widths = config.channels[::-1]
-        channels_in = [6 if input_mode == "bands+image" else 3] * (len(widths) - 1) + [3]
+        stacked = input_mode in ("bands+image", "bands+detail")
+        channels_in = [6 if stacked else 3] * (len(widths) - 1) + [3]
         self.from_rgb = nn.ModuleList(EqualConv2d(n, c, 1, activation=True) for n, c in zip(channels_in, widths))
         self.blocks = nn.ModuleList()
         for depth, channels in enumerate(widths):
@@ -253,17 +254,23 @@ class MultiScaleDiscriminator(PretrainedModel):
         if self.input_mode == "image":
             return pyramid
         if self.input_mode == "detail":
-            coarsest = pyramid[-1]
-            return [
-                level - F.interpolate(coarsest, size=level.shape[-2:], mode="bilinear", align_corners=False)
-                for level in pyramid[:-1]
-            ] + [coarsest]
+            return [*self._detail(pyramid), pyramid[-1]]
         if self.input_mode == "centred":
             return [level - level.mean(dim=(2, 3), keepdim=True) for level in pyramid[:-1]] + [pyramid[-1]]
         bands = laplacian_bands(pyramid)
         if self.input_mode == "bands":
             return bands
-        return [torch.cat([band, level], dim=1) for band, level in zip(bands[:-1], pyramid)] + [pyramid[-1]]
+        stacked = pyramid if self.input_mode == "bands+image" else self._detail(pyramid)
+        return [torch.cat([band, other], dim=1) for band, other in zip(bands[:-1], stacked)] + [pyramid[-1]]
+
+    @staticmethod
+    def _detail(pyramid: list[Tensor]) -> list[Tensor]:
+        """Every level but the coarsest minus the upsampled coarsest level."""
+        coarsest = pyramid[-1]
+        return [
+            level - F.interpolate(coarsest, size=level.shape[-2:], mode="bilinear", align_corners=False)
+            for level in pyramid[:-1]
+        ]
 
     def check_pyramid(self, pyramid: list[Tensor]) -> None:
         if len(pyramid) != self.num_levels:
