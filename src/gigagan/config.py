@@ -360,10 +360,10 @@ def _quickstart() -> ModelConfig:
         attention_head_dim=32,
         vision_aided=VisionAidedConfig(clip=toy_clip("ViT-B-32", width=128, layers=2, heads=4), head_channels=64),
         # the image-pyramid D with per-position heads never asked for the object (flat fields):
-        # detail bands and a position-aware 4x4 head let it (docs/RESULTS.md, issue 16 bisection);
-        # stacking each level's detail from the coarsest level lets D see the bands composed, which
-        # turns G's rainbow outlines into filled objects (run X13)
-        input_mode="bands+detail",
+        # detail bands and a position-aware 4x4 head let it (docs/RESULTS.md, issue 16 bisection).
+        # "bands+detail" drew filled objects in one 10-minute run (X13) but placed none in the
+        # 15-minute benchmark of 2026-12-04, so the preset keeps "bands"
+        input_mode="bands",
         dense_final_head=True,
     )
     return ModelConfig(generator, discriminator)
