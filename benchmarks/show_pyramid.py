@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.utils import save_image
 
+from gigagan.cli_eval import checkpoint_directory
 from gigagan.data.shapes import heldout_prompts, render, to_tensor
 from gigagan.models import Generator
 from gigagan.nn import image_pyramid, laplacian_bands
@@ -39,8 +40,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("pyramid.png"))
     args = parser.parse_args()
 
-    path = args.checkpoint / "latest" if (args.checkpoint / "latest").is_dir() else args.checkpoint
-    generator = Generator.from_pretrained(path).eval()
+    generator = Generator.from_pretrained(checkpoint_directory(args.checkpoint)).eval()
     prompts = heldout_prompts(args.prompts, seed=args.seed)
     captions = [caption for caption, _ in prompts]
     resolution = generator.config.resolution

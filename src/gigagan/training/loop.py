@@ -107,6 +107,9 @@ class Trainer:
             )
         if config.noise_mode not in ("random", "const", "none"):
             raise GigaGANError(f"noise mode must be random, const or none, got {config.noise_mode!r}")
+        if config.loss.mismatch not in MISMATCH_STRATEGIES:
+            choices = ", ".join(MISMATCH_STRATEGIES)
+            raise GigaGANError(f"loss.mismatch must be one of {choices}, got {config.loss.mismatch!r}")
         if config.batch_size < 1 or config.max_steps < 0:
             raise GigaGANError("batch size must be positive and max steps non-negative")
         self.local_batch = config.batch_size // self.context.world_size
@@ -115,9 +118,6 @@ class Trainer:
         self.model_config = self._configure_clip(model_config)
         self.logger = RunLogger(self.run_dir, enabled=self.context.is_main)
 
-        if config.loss.mismatch not in MISMATCH_STRATEGIES:
-            choices = ", ".join(MISMATCH_STRATEGIES)
-            raise ValueError(f"loss.mismatch must be one of {choices}, got {config.loss.mismatch!r}")
         torch.manual_seed(config.seed)
         device = self.context.device
         generator, discriminator = self._build_networks()

@@ -80,7 +80,8 @@ def mismatched_indices(
         candidates = [j for j, other in enumerate(captions) if other != caption]
         if candidates and strategy == "similar":
             overlaps = [_word_overlap(caption, captions[j]) for j in candidates]
-            candidates = [j for j, overlap in zip(candidates, overlaps) if overlap == max(overlaps)]
+            highest = max(overlaps)
+            candidates = [j for j, overlap in zip(candidates, overlaps) if overlap == highest]
         if candidates:
             indices[i] = candidates[min(int(draws[i] * len(candidates)), len(candidates) - 1)]
             valid[i] = True
