@@ -132,6 +132,8 @@ def select(logits: list[torch.Tensor], pairs: list[tuple[int, int]], which: str,
     """The predictions the loss uses: all, those from the finest input, or those at the coarsest output."""
     if which == "all" or not pairs:
         return logits
+    if which == "finest_to_coarsest":  # the one prediction that sees the whole trunk
+        return [x for x, pair in zip(logits, pairs) if pair == (0, num_levels - 1)]
     if which == "finest_input":
         return [x for x, (source, _) in zip(logits, pairs) if source == 0]
     return [x for x, (_, depth) in zip(logits, pairs) if depth == num_levels - 1]
@@ -155,7 +157,9 @@ def main() -> None:
         metavar="FIELD=JSON",
         help="override a quickstart DiscriminatorConfig field, e.g. channels=[256,128,64,64]",
     )
-    parser.add_argument("--predictions", choices=("all", "finest_input", "coarsest_output"), default="all")
+    parser.add_argument(
+        "--predictions", choices=("all", "finest_input", "coarsest_output", "finest_to_coarsest"), default="all"
+    )
     parser.add_argument(
         "--reduce",
         choices=("per_position", "per_image", "per_image_sum", "per_image_sqrt"),

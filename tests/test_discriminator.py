@@ -122,7 +122,7 @@ def test_laplacian_bands_reconstruct_the_pyramid_and_vanish_on_flat_images() -> 
     )
 
 
-@pytest.mark.parametrize("mode", ["bands", "detail", "centred", "bands+detail"])
+@pytest.mark.parametrize("mode", ["bands", "detail", "centred", "bands+detail", "bands+finest_detail"])
 def test_band_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_input(tiny: ModelConfig, mode: str) -> None:
     """With detail bands as inputs, a flat field's colour reaches D only through the coarsest level,
     so every prediction from a finer input is the same for any flat colour: those paths judge
@@ -149,6 +149,9 @@ def test_band_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_input(t
         {"input_mode": "centred"},
         {"input_mode": "bands+image"},
         {"input_mode": "bands+detail"},
+        {"input_mode": "bands+finest_detail"},
+        {"input_mode": "bands+finest_image"},
+        {"separate_heads": True},
     ],
 )
 def test_discriminator_options_train_every_parameter(tiny: ModelConfig, option: dict) -> None:

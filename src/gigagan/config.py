@@ -124,13 +124,19 @@ class DiscriminatorConfig:
     dense_final_head: bool = False
     # learned position embeddings on the features every head reads (see MultiScaleDiscriminator)
     head_positions: bool = False
+    # one prediction head per (input level, output depth) pair instead of one per depth shared by
+    # every input level (see MultiScaleDiscriminator)
+    separate_heads: bool = False
     # what each pyramid level but the coarsest feeds D: "image" (the level itself, the paper's MS-I),
     # "bands" (its detail band: level minus the upsampled next coarser level), "detail" (level minus
     # the upsampled coarsest level: zero on a flat field, an object's whole area and colour contrast
     # on a real picture), "centred" (level minus its own mean colour: the whole picture up to a
     # constant, so fill and outline are judged together), "bands+image" (band and image stacked
     # as 6 channels) or "bands+detail" (band and detail stacked: both zero on a flat field, and the
-    # detail shows the finer levels composed, which no band alone does); the coarsest level always
+    # detail shows the finer levels composed, which no band alone does), "bands+finest_detail" (bands,
+    # but the finest level enters as its detail: one path that sees the picture composed),
+    # "bands+finest_image" (bands, but the finest level enters as the image itself: one path that
+    # sees absolute colours, which bands show only as contrast to the background); the coarsest level always
     # enters as the image
     input_mode: str = "image"
 
@@ -150,7 +156,16 @@ class DiscriminatorConfig:
             raise GigaGANError(f"discriminator input_mode must be one of {modes}, got {self.input_mode!r}")
 
 
-DISCRIMINATOR_INPUT_MODES = ("image", "bands", "detail", "centred", "bands+image", "bands+detail")
+DISCRIMINATOR_INPUT_MODES = (
+    "image",
+    "bands",
+    "detail",
+    "centred",
+    "bands+image",
+    "bands+detail",
+    "bands+finest_detail",
+    "bands+finest_image",
+)
 
 
 @dataclass
@@ -177,6 +192,10 @@ class LossConfig:
     # which wrong caption: "random" (any other caption in the batch) or "similar" (the other caption
     # sharing the most words, a hard negative: D must then read more than the easiest attribute)
     mismatch: str = "random"
+    # what D judges of a fake: "generator" (G's own pyramid, one RGB output per level: the paper's
+    # MS-I/O) or "downsampled" (the pyramid downsampled from G's finest image, as reals are built,
+    # so every input level shows the picture G actually draws)
+    fake_pyramid: str = "generator"
     clip_weight: float = 0.2  # CLIP contrastive loss on generated images (needs CLIP weights)
     vision_aided_weight: float = 0.5  # vision-aided discriminator (needs CLIP weights)
     augment: bool = False  # differentiable translation / colour / cutout for small datasets

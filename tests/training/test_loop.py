@@ -191,6 +191,14 @@ def test_sigkill_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path: 
         assert all(torch.equal(a[k], b[k]) for k in a), name
 
 
+@pytest.mark.parametrize(("field", "value"), [("mismatch", "hardest"), ("fake_pyramid", "upsampled")])
+def test_unknown_loss_choices_are_one_line_errors(tmp_path: Path, field: str, value: str) -> None:
+    config = TrainConfig(max_steps=1)
+    setattr(config.loss, field, value)
+    with pytest.raises(GigaGANError, match=f"loss.{field} must be one of"):
+        Trainer(get_preset("tiny"), config, tmp_path, progress=False)
+
+
 def test_resume_without_checkpoint_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(GigaGANError, match="no checkpoint"):
         Trainer(get_preset("tiny"), TrainConfig(max_steps=1), tmp_path, progress=False, resume=True)

@@ -159,3 +159,16 @@ def test_matching_weight_zero_drops_the_term(tiny: ModelConfig, weight: float) -
     batch = make_batch(generator, ["a red circle", "a blue square"])
     _, stats = loss.discriminator_loss(batch, loss.generate_for_discriminator(batch))
     assert ("D/matching_aware" in stats) == (weight > 0)
+
+
+@pytest.mark.parametrize("fake_pyramid", ["generator", "downsampled"])
+def test_fake_pyramid_chooses_what_the_discriminator_judges(tiny: ModelConfig, fake_pyramid: str) -> None:
+    """"downsampled" feeds D the pyramid built from G's finest image (as reals are built), so a
+    change to a coarse level of G's own pyramid alone no longer reaches D."""
+    generator, discriminator = Generator(tiny.generator), Discriminator(tiny.discriminator)
+    loss = GigaGANLoss(generator, discriminator, LossConfig(matching_aware_weight=0, fake_pyramid=fake_pyramid))
+    batch = make_batch(generator, ["a red circle", "a blue square"])
+    fake = loss.generate_for_discriminator(batch)
+    altered = [*fake[:-1], fake[-1] + 0.5]  # only the coarsest level of G's pyramid changes
+    d_fake = [loss.discriminator_loss(batch, pyramid)[1]["D/fake"] for pyramid in (fake, altered)]
+    assert (d_fake[0] == d_fake[1]) == (fake_pyramid == "downsampled")

@@ -202,6 +202,7 @@ class MultiScaleDiscriminator(PretrainedModel):
         dense_final_head: bool = False,
         head_positions: bool = False,
         input_mode: str = "image",
+        separate_heads: bool = False,
     ) -> None:
         super().__init__()
         config.validate()
@@ -221,12 +222,20 @@ class MultiScaleDiscriminator(PretrainedModel):
             if config.attention[level]:
                 layers.append(ImageSelfAttention(channels, config.attention_head_dim))
             self.blocks.append(nn.Sequential(*layers))
+
+        def head(depth: int) -> nn.Module:
+            channels = widths[depth] + head_extra_channels
+            if dense_final_head and depth == len(widths) - 1:
+                return DenseHead(channels, config.resolutions[0], config.head_channels, config.t_dim)
+            return PredictionHead(channels, config.head_channels, config.t_dim)
+
+        # one head per depth shared by every path that reaches it (the paper's psi_j), or with
+        # `separate_heads` one per (input level, depth) pair, so no path's features need to suit another's
+        self.separate_heads = separate_heads
         self.heads = nn.ModuleList(
-            PredictionHead(c + head_extra_channels, config.head_channels, config.t_dim) for c in widths
+            nn.ModuleList(head(depth) for _ in range(depth + 1)) if separate_heads else head(depth)
+            for depth in range(len(widths))
         )
-        if dense_final_head:
-            coarsest = config.resolutions[0]
-            self.heads[-1] = DenseHead(widths[-1] + head_extra_channels, coarsest, config.head_channels, config.t_dim)
         self.downsample = nn.ModuleList(DownsampleBlock(a, b) for a, b in itertools.pairwise(widths))
         # learned position embeddings added to what the heads read: lets a per-position head judge a
         # patch by *where* it is (an empty patch where the caption puts the object is fake)
@@ -260,8 +269,18 @@ class MultiScaleDiscriminator(PretrainedModel):
         bands = laplacian_bands(pyramid)
         if self.input_mode == "bands":
             return bands
+        if self.input_mode == "bands+finest_detail":
+            return [self._detail(pyramid[:1] + pyramid[-1:])[0], *bands[1:]]
+        if self.input_mode == "bands+finest_image":
+            return [pyramid[0], *bands[1:]]
         stacked = pyramid if self.input_mode == "bands+image" else self._detail(pyramid)
         return [torch.cat([band, other], dim=1) for band, other in zip(bands[:-1], stacked)] + [pyramid[-1]]
+
+    def _predict(self, depth: int, features: Tensor, t: Tensor, paths: int) -> list[Tensor]:
+        """The logits of every path at `depth` (`features` holds the paths stacked on dim 0)."""
+        if self.separate_heads:
+            return [head(x, t) for head, x in zip(self.heads[depth], features.chunk(paths, dim=0))]
+        return list(self.heads[depth](features, t.repeat(paths, 1)).chunk(paths, dim=0))
 
     @staticmethod
     def _detail(pyramid: list[Tensor]) -> list[Tensor]:
@@ -301,10 +320,9 @@ class MultiScaleDiscriminator(PretrainedModel):
             paths = depth + 1
             features = x if self.head_positions is None else x + self.head_positions[depth].to(x.dtype)
             features = self.head_features(features, paths)
-            logits.extend(self.heads[depth](features, t.repeat(paths, 1)).chunk(paths, dim=0))
+            logits.extend(self._predict(depth, features, t, paths))
             if mismatched_text is not None:
-                wrong_logits = self.heads[depth](features, mismatched_text.repeat(paths, 1))
-                mismatched.extend(wrong_logits.chunk(paths, dim=0))
+                mismatched.extend(self._predict(depth, features, mismatched_text, paths))
             pairs.extend((source, depth) for source in range(paths))
             if depth < self.num_levels - 1:
                 x = self.downsample[depth](x)
@@ -327,6 +345,7 @@ class Discriminator(MultiScaleDiscriminator):
             dense_final_head=config.dense_final_head,
             head_positions=config.head_positions,
             input_mode=config.input_mode,
+            separate_heads=config.separate_heads,
         )
         self.vision_aided = (
             VisionAidedDiscriminator(config.vision_aided, config.t_dim) if config.vision_aided is not None else None

@@ -53,6 +53,7 @@ def _item(value: Tensor) -> float:
 
 
 MISMATCH_STRATEGIES = ("random", "similar")
+FAKE_PYRAMIDS = ("generator", "downsampled")
 
 
 def _word_overlap(a: str, b: str) -> float:
@@ -201,6 +202,12 @@ class GigaGANLoss:
         """Further weighted G loss terms beyond the GAN ones (none here; the upsampler adds a perceptual loss)."""
         return None, {}
 
+    def _as_judged(self, fake: list[Tensor]) -> list[Tensor]:
+        """The fake pyramid D reads (see LossConfig.fake_pyramid)."""
+        if self.config.fake_pyramid == "downsampled":
+            return image_pyramid(fake[0], len(fake))
+        return fake
+
     def generator_loss(self, batch: TrainingBatch) -> tuple[Tensor, dict[str, float]]:
         """G main phase: fool D under the right caption, be rejected under a wrong one, match CLIP."""
         device = batch.z.device
@@ -209,7 +216,7 @@ class GigaGANLoss:
             fake = self.generate(batch, batch.z)
             matching = self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any())
             t_wrong = self._text(batch, mismatched=True)[1] if matching else None
-            out = self._discriminate(fake, t_d, batch.augment, mismatched_text=t_wrong)
+            out = self._discriminate(self._as_judged(fake), t_d, batch.augment, mismatched_text=t_wrong)
             adversarial, vision = self._fake_terms(out, real=True)
             total = adversarial + self.config.vision_aided_weight * vision
             stats = {"G/adversarial": _item(adversarial), "G/vision_aided": _item(vision)}
@@ -243,7 +250,7 @@ class GigaGANLoss:
             t_wrong = self._text(batch, mismatched=True)[1] if matching else None
             # reals under their own and under wrong captions share one trunk pass
             out_real = self._discriminate(real, t_d, batch.augment, mismatched_text=t_wrong)
-            out_fake = self._discriminate([level.detach() for level in fake], t_d, batch.augment)
+            out_fake = self._discriminate(self._as_judged([level.detach() for level in fake]), t_d, batch.augment)
             real_adversarial, real_vision = self._fake_terms(out_real, real=True)
             fake_adversarial, fake_vision = self._fake_terms(out_fake, real=False)
             total = real_adversarial + fake_adversarial
