@@ -190,7 +190,8 @@ class LossConfig:
     r1_interval: int = 16  # lazy R1: every N discriminator steps, scaled by N
     matching_aware_weight: float = 1.0  # real images with wrong captions count as fake (D and G)
     # which wrong caption: "random" (any other caption in the batch) or "similar" (the other caption
-    # sharing the most words, a hard negative: D must then read more than the easiest attribute)
+    # sharing the most words, a hard negative: D must then read more than the easiest attribute), or
+    # "mixed" (either, by a fair coin per caption: the easy negatives keep the background checked)
     mismatch: str = "random"
     # what D judges of a fake: "generator" (G's own pyramid, one RGB output per level: the paper's
     # MS-I/O) or "downsampled" (the pyramid downsampled from G's finest image, as reals are built,

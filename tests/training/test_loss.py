@@ -23,7 +23,7 @@ from gigagan.training.loss import CLIPContrastiveLoss, adversarial_loss
 @settings(max_examples=50, deadline=None)
 @given(
     st.lists(st.sampled_from(["a red circle", "a blue square", "a green star", "a cat"]), min_size=1, max_size=12),
-    st.sampled_from(["random", "similar"]),
+    st.sampled_from(["random", "similar", "mixed"]),
 )
 def test_matching_aware_pairs_really_are_mismatched(captions: list[str], strategy: str) -> None:
     indices, valid = mismatched_indices(captions, torch.Generator().manual_seed(0), strategy=strategy)
@@ -57,6 +57,20 @@ def test_similar_mismatches_are_the_hardest_negatives_in_the_batch() -> None:
         assert indices.tolist() == [1, 0, 3, 2]
     with pytest.raises(ValueError, match="mismatch must be one of"):
         mismatched_indices(captions, strategy="hardest")
+
+
+def test_mixed_mismatches_take_hard_and_easy_negatives() -> None:
+    captions = [f"a {c} circle on a {b} background" for c in ("red", "green") for b in ("blue", "white")]
+    similar_partner = {0: {1, 2}, 1: {0, 3}, 2: {0, 3}, 3: {1, 2}}  # one word changed
+    hard = easy = 0
+    for seed in range(40):
+        indices, valid = mismatched_indices(captions, torch.Generator().manual_seed(seed), strategy="mixed")
+        assert valid.all()
+        for i, j in enumerate(indices.tolist()):
+            hard += j in similar_partner[i]
+            easy += j not in similar_partner[i]
+    # half the rows draw from the hard negatives only, the rest uniformly (2 of 3 of them hard)
+    assert 0.7 < hard / (hard + easy) < 0.97 and easy > 0
 
 
 def test_r1_equals_a_finite_difference_reference_on_a_toy_discriminator() -> None:
@@ -163,7 +177,7 @@ def test_matching_weight_zero_drops_the_term(tiny: ModelConfig, weight: float) -
 
 @pytest.mark.parametrize("fake_pyramid", ["generator", "downsampled"])
 def test_fake_pyramid_chooses_what_the_discriminator_judges(tiny: ModelConfig, fake_pyramid: str) -> None:
-    """"downsampled" feeds D the pyramid built from G's finest image (as reals are built), so a
+    """ "downsampled" feeds D the pyramid built from G's finest image (as reals are built), so a
     change to a coarse level of G's own pyramid alone no longer reaches D."""
     generator, discriminator = Generator(tiny.generator), Discriminator(tiny.discriminator)
     loss = GigaGANLoss(generator, discriminator, LossConfig(matching_aware_weight=0, fake_pyramid=fake_pyramid))

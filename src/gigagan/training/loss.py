@@ -52,7 +52,7 @@ def _item(value: Tensor) -> float:
     return float(value.detach())
 
 
-MISMATCH_STRATEGIES = ("random", "similar")
+MISMATCH_STRATEGIES = ("random", "similar", "mixed")
 FAKE_PYRAMIDS = ("generator", "downsampled")
 
 
@@ -66,7 +66,8 @@ def mismatched_indices(
     captions: list[str], generator: torch.Generator | None = None, strategy: str = "random"
 ) -> tuple[Tensor, Tensor]:
     """For every caption, the index of a random *different* caption in the batch; with
-    `strategy="similar"` a random one among the different captions that share the most words.
+    `strategy="similar"` a random one among the different captions that share the most words, and
+    with `strategy="mixed"` either of the two, chosen per caption by a fair coin.
 
     Returns (indices [B], valid [B]); valid is False (and the index points to itself) where every
     caption in the batch is the same as this one.
@@ -77,9 +78,12 @@ def mismatched_indices(
     indices = torch.arange(count)
     valid = torch.zeros(count, dtype=torch.bool)
     draws = torch.rand(count, generator=generator)
+    similar = torch.full((count,), strategy == "similar")
+    if strategy == "mixed":
+        similar = torch.rand(count, generator=generator) < 0.5
     for i, caption in enumerate(captions):
         candidates = [j for j, other in enumerate(captions) if other != caption]
-        if candidates and strategy == "similar":
+        if candidates and similar[i]:
             overlaps = [_word_overlap(caption, captions[j]) for j in candidates]
             highest = max(overlaps)
             candidates = [j for j, overlap in zip(candidates, overlaps) if overlap == highest]
