@@ -25,7 +25,6 @@ import torch
 import torch.nn.functional as F
 
 from _bench_common import write_result
-from bench_quickstart import sample_images
 from gigagan.cli_eval import checkpoint_directory
 from gigagan.data.shapes import ATTRIBUTES, attribute_accuracy, heldout_prompts, render, to_tensor
 from gigagan.models import Discriminator, Generator
@@ -65,11 +64,11 @@ def main() -> None:
     attributes = [attrs for _, attrs in prompts]
     resolution = generator.config.resolution
 
-    picture = sample_images(generator, prompts, args.seed)
     noise = torch.Generator().manual_seed(args.seed)
-    with torch.no_grad():
+    with torch.no_grad():  # one pass gives both the picture and the 16x16 level, for the same z
         z = torch.randn(len(captions), generator.config.z_dim, generator=noise)
-        level16 = generator(z, generator.tokenize(captions), noise_mode="const")[1].clamp(-1, 1)
+        pyramid = generator(z, generator.tokenize(captions), noise_mode="const")
+    picture, level16 = pyramid[0].clamp(-1, 1), pyramid[1].clamp(-1, 1)
     real = torch.stack([to_tensor(render(attrs, resolution)) for attrs in attributes])
     variants = {
         "G picture": picture,

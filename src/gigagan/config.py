@@ -201,6 +201,16 @@ class LossConfig:
     vision_aided_weight: float = 0.5  # vision-aided discriminator (needs CLIP weights)
     augment: bool = False  # differentiable translation / colour / cutout for small datasets
 
+    def validate(self) -> None:
+        for name, choices in (("mismatch", MISMATCH_STRATEGIES), ("fake_pyramid", FAKE_PYRAMIDS)):
+            value = getattr(self, name)
+            if value not in choices:
+                raise GigaGANError(f"loss.{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+MISMATCH_STRATEGIES = ("random", "similar", "mixed")
+FAKE_PYRAMIDS = ("generator", "downsampled")
+
 
 @dataclass
 class TrainConfig:

@@ -270,7 +270,7 @@ class MultiScaleDiscriminator(PretrainedModel):
         if self.input_mode == "bands":
             return bands
         if self.input_mode == "bands+finest_detail":
-            return [self._detail(pyramid[:1] + pyramid[-1:])[0], *bands[1:]]
+            return [self._detail([pyramid[0], pyramid[-1]])[0], *bands[1:]]  # the finest level's detail only
         if self.input_mode == "bands+finest_image":
             return [pyramid[0], *bands[1:]]
         stacked = pyramid if self.input_mode == "bands+image" else self._detail(pyramid)

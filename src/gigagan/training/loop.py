@@ -38,8 +38,6 @@ from gigagan.training.distributed import (
 from gigagan.training.ema import GeneratorEMA
 from gigagan.training.logging import RunLogger
 from gigagan.training.loss import (
-    FAKE_PYRAMIDS,
-    MISMATCH_STRATEGIES,
     CLIPContrastiveLoss,
     GigaGANLoss,
     TrainingBatch,
@@ -108,12 +106,7 @@ class Trainer:
             )
         if config.noise_mode not in ("random", "const", "none"):
             raise GigaGANError(f"noise mode must be random, const or none, got {config.noise_mode!r}")
-        if config.loss.mismatch not in MISMATCH_STRATEGIES:
-            choices = ", ".join(MISMATCH_STRATEGIES)
-            raise GigaGANError(f"loss.mismatch must be one of {choices}, got {config.loss.mismatch!r}")
-        if config.loss.fake_pyramid not in FAKE_PYRAMIDS:
-            choices = ", ".join(FAKE_PYRAMIDS)
-            raise GigaGANError(f"loss.fake_pyramid must be one of {choices}, got {config.loss.fake_pyramid!r}")
+        config.loss.validate()
         if config.batch_size < 1 or config.max_steps < 0:
             raise GigaGANError("batch size must be positive and max steps non-negative")
         self.local_batch = config.batch_size // self.context.world_size

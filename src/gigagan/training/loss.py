@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from gigagan.config import CLIPConfig, LossConfig
+from gigagan.config import MISMATCH_STRATEGIES, CLIPConfig, LossConfig
 from gigagan.models import Discriminator, Generator
 from gigagan.models.clip import CLIPTokenizer, build_clip_model, clip_image_size, clip_preprocess
 from gigagan.models.discriminator import DiscriminatorOutput
@@ -50,10 +50,6 @@ class TrainingBatch:
 
 def _item(value: Tensor) -> float:
     return float(value.detach())
-
-
-MISMATCH_STRATEGIES = ("random", "similar", "mixed")
-FAKE_PYRAMIDS = ("generator", "downsampled")
 
 
 def _word_overlap(a: str, b: str) -> float:
@@ -254,7 +250,7 @@ class GigaGANLoss:
             t_wrong = self._text(batch, mismatched=True)[1] if matching else None
             # reals under their own and under wrong captions share one trunk pass
             out_real = self._discriminate(real, t_d, batch.augment, mismatched_text=t_wrong)
-            out_fake = self._discriminate(self._as_judged([level.detach() for level in fake]), t_d, batch.augment)
+            out_fake = self._discriminate([level.detach() for level in self._as_judged(fake)], t_d, batch.augment)
             real_adversarial, real_vision = self._fake_terms(out_real, real=True)
             fake_adversarial, fake_vision = self._fake_terms(out_fake, real=False)
             total = real_adversarial + fake_adversarial
