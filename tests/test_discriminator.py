@@ -152,6 +152,7 @@ def test_band_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_input(t
         {"input_mode": "bands+finest_detail"},
         {"input_mode": "bands+finest_image"},
         {"separate_heads": True},
+        {"input_mode": "bands", "dense_final_head": True, "head_reads_coarsest_image": True},
     ],
 )
 def test_discriminator_options_train_every_parameter(tiny: ModelConfig, option: dict) -> None:
@@ -168,3 +169,20 @@ def test_discriminator_options_train_every_parameter(tiny: ModelConfig, option: 
     ]
     assert missing == []
     assert all(level.grad is not None and level.grad.abs().sum() > 0 for level in pyramid)
+
+
+def test_coarsest_image_at_the_head_lets_band_paths_see_the_background_colour(tiny: ModelConfig) -> None:
+    """With `head_reads_coarsest_image`, a path fed detail bands still answers differently for two
+    flat fields of different colour (its head reads the 4x4 image too); without it, it cannot."""
+    _, _, features, _ = setup(tiny)
+    side = tiny.discriminator.resolution
+    levels = tiny.discriminator.num_levels
+    fields = [image_pyramid(torch.full((2, 3, side, side), value), levels) for value in (-0.5, 0.75)]
+    for reads in (False, True):
+        torch.manual_seed(0)
+        config = dataclasses.replace(tiny.discriminator, input_mode="bands", head_reads_coarsest_image=reads)
+        discriminator = Discriminator(config)
+        a, b = (discriminator(pyramid, features) for pyramid in fields)
+        finest_at_coarsest = a.pairs.index((0, discriminator.num_levels - 1))
+        same = torch.allclose(a.multiscale[finest_at_coarsest], b.multiscale[finest_at_coarsest], atol=1e-5)
+        assert same != reads

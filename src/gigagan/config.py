@@ -127,6 +127,10 @@ class DiscriminatorConfig:
     # one prediction head per (input level, output depth) pair instead of one per depth shared by
     # every input level (see MultiScaleDiscriminator)
     separate_heads: bool = False
+    # the coarsest depth's heads also read the 4x4 image itself (3 channels concatenated to every
+    # path's features there): a path fed detail bands sees an object only as contrast to a background
+    # it never sees, so without this no path can tell the object's absolute colour
+    head_reads_coarsest_image: bool = False
     # what each pyramid level but the coarsest feeds D: "image" (the level itself, the paper's MS-I),
     # "bands" (its detail band: level minus the upsampled next coarser level), "detail" (level minus
     # the upsampled coarsest level: zero on a flat field, an object's whole area and colour contrast

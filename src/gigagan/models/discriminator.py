@@ -203,6 +203,7 @@ class MultiScaleDiscriminator(PretrainedModel):
         head_positions: bool = False,
         input_mode: str = "image",
         separate_heads: bool = False,
+        head_reads_coarsest_image: bool = False,
     ) -> None:
         super().__init__()
         config.validate()
@@ -223,9 +224,14 @@ class MultiScaleDiscriminator(PretrainedModel):
                 layers.append(ImageSelfAttention(channels, config.attention_head_dim))
             self.blocks.append(nn.Sequential(*layers))
 
+        coarsest = len(widths) - 1
+        self.head_reads_coarsest_image = head_reads_coarsest_image
+
         def head(depth: int) -> nn.Module:
             channels = widths[depth] + head_extra_channels
-            if dense_final_head and depth == len(widths) - 1:
+            if head_reads_coarsest_image and depth == coarsest:
+                channels += 3  # the 4x4 RGB image
+            if dense_final_head and depth == coarsest:
                 return DenseHead(channels, config.resolutions[0], config.head_channels, config.t_dim)
             return PredictionHead(channels, config.head_channels, config.t_dim)
 
@@ -320,6 +326,9 @@ class MultiScaleDiscriminator(PretrainedModel):
             paths = depth + 1
             features = x if self.head_positions is None else x + self.head_positions[depth].to(x.dtype)
             features = self.head_features(features, paths)
+            if self.head_reads_coarsest_image and depth == self.num_levels - 1:
+                image = pyramid[-1].to(features.dtype).repeat(paths, 1, 1, 1)
+                features = torch.cat([features, image], dim=1)
             logits.extend(self._predict(depth, features, t, paths))
             if mismatched_text is not None:
                 mismatched.extend(self._predict(depth, features, mismatched_text, paths))
@@ -346,6 +355,7 @@ class Discriminator(MultiScaleDiscriminator):
             head_positions=config.head_positions,
             input_mode=config.input_mode,
             separate_heads=config.separate_heads,
+            head_reads_coarsest_image=config.head_reads_coarsest_image,
         )
         self.vision_aided = (
             VisionAidedDiscriminator(config.vision_aided, config.t_dim) if config.vision_aided is not None else None
