@@ -7,24 +7,33 @@ painted out (an empty field of the background colour, same caption) fake, with t
 loss, and reports the mean logit gap D(real) - D(empty) on held-out items as it trains. A D that
 needs hundreds of steps for this trivially separable task cannot pull G out of the flat field.
 
+`--negative recolour` asks the next question: the fake is the same picture with the object drawn
+in another colour, so only a D that reads the object's colour against the caption separates them.
+A GAN whose D cannot learn this draws every object in one default colour.
+
     .venv/bin/python benchmarks/probe_discriminator.py --discriminator dcgan
     .venv/bin/python benchmarks/probe_discriminator.py --discriminator gigagan --lr 0.0025 --beta1 0 --beta2 0.99
+    .venv/bin/python benchmarks/probe_discriminator.py --negative recolour --dense-final-head --lr 0.004
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from _bench_common import write_result
+from gigagan.data.shapes import COLORS, ShapeAttributes, render, to_tensor
 from reference_gan import (
     Batch,
     DCGANDiscriminator,
     FrozenText,
     GigaGANDiscriminatorAdapter,
+    RESOLUTION,
     ShapesStream,
     empty_fields,
     make_condition,
@@ -143,12 +152,30 @@ def mean_logit(logits: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack([x.mean(dim=1) for x in logits]).mean(dim=0)
 
 
+def recoloured(attributes: list[ShapeAttributes], seed: int) -> torch.Tensor:
+    """The same pictures with each object drawn in another colour (neither its own nor the
+    background's): a negative that only a D reading the object's colour under the caption rejects."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for item in attributes:
+        others = [c for c in COLORS if c not in (item.color, item.background)]
+        images.append(to_tensor(render(dataclasses.replace(item, color=str(rng.choice(others))), RESOLUTION)))
+    return torch.stack(images)
+
+
+def negatives(kind: str, batch: Batch, seed: int) -> torch.Tensor:
+    return empty_fields(batch.attributes, batch.images) if kind == "empty" else recoloured(batch.attributes, seed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--discriminator", choices=("dcgan", "gigagan", "hybrid"), default="gigagan")
     parser.add_argument("--hybrid", default="gigagan:dcgan", help="TRUNK:HEAD for --discriminator hybrid")
     parser.add_argument("--conditioning", choices=("labels", "captions"), default="captions")
     parser.add_argument("--dense-final-head", action="store_true")
+    parser.add_argument(
+        "--own-text", action="store_true", help="GigaGAN D reads captions through its own text branch (as in training)"
+    )
     parser.add_argument("--equalized", action="store_true", help="DCGAN D with equalized-learning-rate layers")
     parser.add_argument(
         "--d-set",
@@ -167,6 +194,12 @@ def main() -> None:
         help="loss on every position's logit, or on each prediction's mean logit",
     )
     parser.add_argument("--logit-scale", type=float, default=1.0, help="multiply every logit (a hotter D)")
+    parser.add_argument(
+        "--negative",
+        choices=("empty", "recolour"),
+        default="empty",
+        help="the fake: the object painted out, or drawn in another colour (same caption)",
+    )
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=0.0025)
@@ -199,7 +232,7 @@ def main() -> None:
         if args.equalized:
             equalize(discriminator.body), equalize(discriminator.to_logit), equalize(discriminator.embed)
     else:
-        discriminator = GigaGANDiscriminatorAdapter(condition, args.dense_final_head, args.d_set)
+        discriminator = GigaGANDiscriminatorAdapter(condition, args.dense_final_head, args.d_set, args.own_text)
     params = [p for p in discriminator.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, args.lr, (args.beta1, args.beta2))
     train, heldout = ShapesStream(args.seed), ShapesStream(args.seed + 1000).batch(128)
@@ -208,13 +241,14 @@ def main() -> None:
         return text(batch.captions) if text is not None else None
 
     heldout_clip = clip(heldout)
+    heldout_negatives = negatives(args.negative, heldout, 10**6)
     curve = []
     started = time.perf_counter()
     for step in range(1, args.steps + 1):
         batch = train.batch(args.batch_size)
         features = clip(batch)
         real, _ = discriminator([batch.images], batch, features)
-        empty, _ = discriminator([empty_fields(batch.attributes, batch.images)], batch, features)
+        empty, _ = discriminator([negatives(args.negative, batch, step)], batch, features)
         pairs = getattr(discriminator, "last_pairs", [])
         levels = getattr(discriminator, "num_levels", 1)
         real, empty = (select(x, pairs, args.predictions, levels) for x in (real, empty))
@@ -231,7 +265,7 @@ def main() -> None:
         if step % args.eval_every == 0 or step == args.steps:
             with torch.no_grad():
                 real, _ = discriminator([heldout.images], heldout, heldout_clip)
-                empty, _ = discriminator([empty_fields(heldout.attributes, heldout.images)], heldout, heldout_clip)
+                empty, _ = discriminator([heldout_negatives], heldout, heldout_clip)
                 real, empty = [x * args.logit_scale for x in real], [x * args.logit_scale for x in empty]
                 gap = mean_logit(real) - mean_logit(empty)
                 per_prediction = [float((a.mean(1) - b.mean(1)).mean()) for a, b in zip(real, empty)]
@@ -253,7 +287,9 @@ def main() -> None:
         args.discriminator
         + ("_dense" if args.dense_final_head else "")
         + ("_equalized" if args.equalized else "")
+        + ("_owntext" if args.own_text else "")
         + f"_{args.conditioning}"
+        + ("" if args.negative == "empty" else f"_{args.negative}")
     )
     print(f"{tag} {args.predictions} {args.reduce} {args.d_set}: {time.perf_counter() - started:.0f} s")
     write_result(

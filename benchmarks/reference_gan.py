@@ -246,18 +246,25 @@ class GigaGANDiscriminatorAdapter(nn.Module):
     """The `quickstart` discriminator (MS-I/O, no vision-aided branch); t_D from the reference's
     conditioning through D's own text MLP."""
 
-    def __init__(self, condition: nn.Module, dense_final_head: bool, overrides: list[str] = ()) -> None:
+    def __init__(
+        self, condition: nn.Module, dense_final_head: bool, overrides: list[str] = (), own_text: bool = False
+    ) -> None:
         super().__init__()
         config = get_preset("quickstart").discriminator
         config.vision_aided = None
         config.dense_final_head = dense_final_head
         config = with_overrides(config, nested_overrides(list(overrides)))
         self.discriminator = Discriminator(config)
-        self.discriminator.text_branch.layers.requires_grad_(False)  # replaced by `condition`
+        self.own_text = own_text  # D's own text branch on the frozen tower's features (captions only)
+        if not own_text:
+            self.discriminator.text_branch.layers.requires_grad_(False)  # replaced by `condition`
         self.condition = condition
         self.num_levels = self.discriminator.num_levels
 
     def t_d(self, batch: Batch, clip: CLIPTextFeatures | None) -> Tensor:
+        if self.own_text:
+            assert clip is not None, "own_text needs captions conditioning"
+            return self.discriminator.text_branch(clip)
         return self.discriminator.text_branch.mlp(self.condition(batch, clip).global_)
 
     def forward(
