@@ -29,11 +29,11 @@ import torch
 from _bench_common import write_result
 from gigagan.data.shapes import COLORS, ShapeAttributes, render, to_tensor
 from reference_gan import (
+    RESOLUTION,
     Batch,
     DCGANDiscriminator,
     FrozenText,
     GigaGANDiscriminatorAdapter,
-    RESOLUTION,
     ShapesStream,
     empty_fields,
     make_condition,

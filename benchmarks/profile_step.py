@@ -58,7 +58,11 @@ def main() -> None:
     parser.add_argument("--train-set", action="append", default=[], metavar="FIELD=JSON")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--no-profiler", action="store_true", help="phase times only (no operator table, no overhead)")
+    parser.add_argument("--by-shape", action="store_true", help="operator table split by input shapes")
+    parser.add_argument("--flush-denormal", action="store_true", help="torch.set_flush_denormal(True) first")
     args = parser.parse_args()
+    if args.flush_denormal:
+        torch.set_flush_denormal(True)
 
     overrides = {"max_steps": args.warmup + args.steps} | nested_overrides(args.train_set)
     if args.batch_size:
@@ -71,7 +75,11 @@ def main() -> None:
             trainer.train_step()
         times = timed_phases(trainer)
         start = time.perf_counter()
-        with profile(activities=[ProfilerActivity.CPU]) if not args.no_profiler else nullcontext() as prof:
+        with (
+            profile(activities=[ProfilerActivity.CPU], record_shapes=args.by_shape)
+            if not args.no_profiler
+            else nullcontext() as prof
+        ):
             for _ in range(args.steps):
                 trainer.train_step()
         total = time.perf_counter() - start
@@ -85,7 +93,11 @@ def main() -> None:
     for label, values in times.items():
         print(f"{label:<42} {sum(values) / args.steps * 1000:8.1f}")
     if prof is not None:
-        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.top))
+        print(
+            prof.key_averages(group_by_input_shape=args.by_shape).table(
+                sort_by="self_cpu_time_total", row_limit=args.top
+            )
+        )
 
 
 if __name__ == "__main__":

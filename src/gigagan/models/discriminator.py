@@ -32,7 +32,7 @@ from gigagan.nn import (
     downsample2x,
     laplacian_bands,
 )
-from gigagan.nn.equalized import leaky_relu_gain
+from gigagan.nn.equalized import LRELU_GAIN
 
 
 @dataclass
@@ -101,9 +101,15 @@ class PredictionHead(nn.Module):
         self.projection_gain = 1.0 / math.sqrt(head_channels)
 
     def forward(self, x: Tensor, t: Tensor) -> Tensor:
-        h = leaky_relu_gain(self.conv(x, t) + self.bias[None, :, None, None].to(x.dtype))
-        projection = (h * self.embed_text(t)[:, :, None, None].to(h.dtype)).sum(dim=1) * self.projection_gain
-        return (self.to_logit(h)[:, 0] + projection).flatten(1)
+        pre_activation = self.conv(x, t) + self.bias[None, :, None, None].to(x.dtype)
+        # to_logit(h) + <h, embed(t)> * gain is linear in h = lrelu(.) * LRELU_GAIN: one per-sample
+        # vector contracted with the unscaled activation, instead of full-size products per position.
+        readout = (
+            self.to_logit.weight[0, :, 0, 0] * self.to_logit.weight_gain + self.embed_text(t) * self.projection_gain
+        )
+        readout = (readout * LRELU_GAIN).to(x.dtype)
+        logits = torch.einsum("bchw,bc->bhw", F.leaky_relu(pre_activation, 0.2), readout)
+        return (logits + self.to_logit.bias.to(x.dtype)).flatten(1)
 
 
 class DenseHead(nn.Module):
