@@ -285,6 +285,8 @@ class GigaGANDiscriminatorAdapter(nn.Module):
 @dataclass
 class ReferenceSettings:
     conditioning: str = "labels"  # labels | captions
+    generator_conditioning: str = ""  # labels | captions for G alone; "" = conditioning
+    discriminator_conditioning: str = ""  # the same for D
     generator: str = "dcgan"  # dcgan | gigagan
     discriminator: str = "dcgan"  # dcgan | gigagan
     dense_final_head: bool = False  # GigaGAN D only: DiscriminatorConfig.dense_final_head
@@ -326,18 +328,18 @@ class ReferenceTrainer:
     def __init__(self, settings: ReferenceSettings) -> None:
         self.settings = settings
         torch.manual_seed(settings.seed)
-        self.text = FrozenText() if settings.conditioning == "captions" else None
+        g_conditioning = settings.generator_conditioning or settings.conditioning
+        d_conditioning = settings.discriminator_conditioning or settings.conditioning
+        self.text = FrozenText() if "captions" in (g_conditioning, d_conditioning) else None
         dim = self.text.tower.width if self.text else 128
         if settings.generator == "dcgan":
-            self.generator = DCGANGenerator(make_condition(settings.conditioning, dim), cond_dim=dim)
+            self.generator = DCGANGenerator(make_condition(g_conditioning, dim), cond_dim=dim)
         else:
-            self.generator = GigaGANGeneratorAdapter(make_condition(settings.conditioning, dim), settings.noise_mode)
+            self.generator = GigaGANGeneratorAdapter(make_condition(g_conditioning, dim), settings.noise_mode)
         if settings.discriminator == "dcgan":
-            self.discriminator = DCGANDiscriminator(make_condition(settings.conditioning, dim), cond_dim=dim)
+            self.discriminator = DCGANDiscriminator(make_condition(d_conditioning, dim), cond_dim=dim)
         else:
-            self.discriminator = GigaGANDiscriminatorAdapter(
-                make_condition(settings.conditioning, dim), settings.dense_final_head
-            )
+            self.discriminator = GigaGANDiscriminatorAdapter(make_condition(d_conditioning, dim), settings.dense_final_head)
         betas = (settings.beta1, settings.beta2)
         self.opt_g = torch.optim.Adam(
             [p for p in self.generator.parameters() if p.requires_grad], settings.lr_generator, betas
@@ -465,6 +467,9 @@ def main() -> None:
     settings = ReferenceSettings(**{k: getattr(args, k) for k in asdict(defaults)})
     torch.set_num_threads(settings.threads)
     tag = f"{settings.generator}G_{settings.discriminator}D_{settings.conditioning}"
+    if settings.generator_conditioning or settings.discriminator_conditioning:
+        tag += f"_G{settings.generator_conditioning or settings.conditioning}"
+        tag += f"_D{settings.discriminator_conditioning or settings.conditioning}"
     trainer = ReferenceTrainer(settings)
     print(f"reference GAN {tag}: {settings}")
 
