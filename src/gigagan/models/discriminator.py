@@ -136,14 +136,19 @@ class DenseHead(nn.Module):
 
 
 class TextBranch(nn.Module):
-    """CLIP text features -> learned transformer layers -> EOT token -> MLP -> t_D."""
+    """CLIP text features -> learned transformer layers -> EOT token -> MLP -> t_D; without its own
+    layers (`own_layers=False`) the MLP reads a global text code computed elsewhere."""
 
-    def __init__(self, width: int, num_layers: int, num_heads: int, t_dim: int) -> None:
+    def __init__(self, width: int, num_layers: int, num_heads: int, t_dim: int, own_layers: bool = True) -> None:
         super().__init__()
-        self.layers = TextLayers(width, num_layers, num_heads)
+        self.layers = TextLayers(width, num_layers, num_heads) if own_layers else None
         self.mlp = nn.Sequential(EqualLinear(width, t_dim, activation=True), EqualLinear(t_dim, t_dim))
 
-    def forward(self, features: CLIPTextFeatures) -> Tensor:
+    def forward(self, features: CLIPTextFeatures | None, global_code: Tensor | None = None) -> Tensor:
+        if self.layers is None:
+            if global_code is None:
+                raise ValueError("this text branch reads the generator's text code: pass global_code")
+            return self.mlp(global_code)
         _, eot = self.layers(features)
         return self.mlp(eot)
 
@@ -216,7 +221,13 @@ class MultiScaleDiscriminator(PretrainedModel):
         self.config = config
         self.num_levels = config.num_levels
         self.input_mode = input_mode
-        self.text_branch = TextBranch(config.text_width, config.text_layers, config.text_heads, config.t_dim)
+        self.text_branch = TextBranch(
+            config.text_width,
+            config.text_layers,
+            config.text_heads,
+            config.t_dim,
+            own_layers=not getattr(config, "text_from_generator", False),
+        )
         # Depth 0 is the finest resolution; config lists run coarsest first.
         widths = config.channels[::-1]
         stacked = input_mode in ("bands+image", "bands+detail")
@@ -262,9 +273,15 @@ class MultiScaleDiscriminator(PretrainedModel):
     def num_predictions(self) -> int:
         return self.num_levels * (self.num_levels + 1) // 2
 
-    def encode_text(self, features: CLIPTextFeatures) -> Tensor:
-        """t_D, [B, t_dim]."""
-        return self.text_branch(features)
+    @property
+    def reads_generator_text(self) -> bool:
+        """True when t_D comes from the generator's global text code (`text_from_generator`)."""
+        return self.text_branch.layers is None
+
+    def encode_text(self, features: CLIPTextFeatures | None, generator_global: Tensor | None = None) -> Tensor:
+        """t_D, [B, t_dim], from CLIP text features (or, with `text_from_generator`, from the
+        generator's t_global)."""
+        return self.text_branch(features, generator_global)
 
     def head_features(self, x: Tensor, num_paths: int) -> Tensor:
         """What the heads at one depth read: `x` holds `num_paths` batches stacked on dim 0."""

@@ -182,7 +182,11 @@ class GigaGANLoss:
     def _text(self, batch: TrainingBatch, mismatched: bool = False) -> tuple[CLIPTextFeatures, Tensor]:
         """(frozen CLIP features, t_D) for D."""
         features = self._clip(batch, mismatched)
-        return features, self.discriminator.encode_text(features)
+        generator_global = None
+        if self.discriminator.reads_generator_text:
+            with torch.no_grad():
+                generator_global = self.generator.text_encoder(clip_features=features).global_.float()
+        return features, self.discriminator.encode_text(features, generator_global)
 
     def _generator_text(self, batch: TrainingBatch) -> TextEncoding:
         if self.generator.config.text.train_clip:
