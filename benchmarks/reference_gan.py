@@ -339,7 +339,9 @@ class ReferenceTrainer:
         if settings.discriminator == "dcgan":
             self.discriminator = DCGANDiscriminator(make_condition(d_conditioning, dim), cond_dim=dim)
         else:
-            self.discriminator = GigaGANDiscriminatorAdapter(make_condition(d_conditioning, dim), settings.dense_final_head)
+            self.discriminator = GigaGANDiscriminatorAdapter(
+                make_condition(d_conditioning, dim), settings.dense_final_head
+            )
         betas = (settings.beta1, settings.beta2)
         self.opt_g = torch.optim.Adam(
             [p for p in self.generator.parameters() if p.requires_grad], settings.lr_generator, betas

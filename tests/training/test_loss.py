@@ -188,19 +188,20 @@ def test_fake_pyramid_chooses_what_the_discriminator_judges(tiny: ModelConfig, f
     assert (d_fake[0] == d_fake[1]) == (fake_pyramid == "downsampled")
 
 
-def test_discriminator_can_read_the_generators_text_code(tiny: ModelConfig) -> None:
-    """With `text_from_generator`, t_D is D's MLP on G's (detached) t_global: D has no text layers of
-    its own, and D's loss trains the MLP but never G's text encoder."""
+def test_discriminator_can_read_the_generators_text_tokens(tiny: ModelConfig) -> None:
+    """With `text_from_generator`, D's text layers read G's contextualised tokens (t_local), and D's
+    loss trains D's text branch but never G's text encoder."""
     config = dataclasses.replace(tiny.discriminator, text_from_generator=True)
     generator, discriminator = Generator(tiny.generator), Discriminator(config)
-    assert discriminator.reads_generator_text and discriminator.text_branch.layers is None
     loss = GigaGANLoss(generator, discriminator, LossConfig())
     batch = make_batch(generator, ["a red circle", "a blue square", "a green star"])
-    _, t_d = loss._text(batch)
-    torch.testing.assert_close(t_d, discriminator.text_branch.mlp(generator.text_encoder(batch.tokens).global_))
+    features, t_d = loss._text(batch)
+    generator_tokens = generator.text_encoder(batch.tokens).local
+    read = loss.discriminator_text_features(features)
+    torch.testing.assert_close(read.tokens, generator_tokens)
+    torch.testing.assert_close(t_d, discriminator.encode_text(read))
+    assert not torch.allclose(t_d, discriminator.encode_text(features))
     d_loss, _ = loss.discriminator_loss(batch, loss.generate_for_discriminator(batch))
     d_loss.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in discriminator.text_branch.parameters())
     assert all(p.grad is None for p in generator.text_encoder.parameters())
-    with pytest.raises(ValueError, match="generator's text code"):
-        discriminator.encode_text(None)

@@ -136,19 +136,14 @@ class DenseHead(nn.Module):
 
 
 class TextBranch(nn.Module):
-    """CLIP text features -> learned transformer layers -> EOT token -> MLP -> t_D; without its own
-    layers (`own_layers=False`) the MLP reads a global text code computed elsewhere."""
+    """CLIP text features -> learned transformer layers -> EOT token -> MLP -> t_D."""
 
-    def __init__(self, width: int, num_layers: int, num_heads: int, t_dim: int, own_layers: bool = True) -> None:
+    def __init__(self, width: int, num_layers: int, num_heads: int, t_dim: int) -> None:
         super().__init__()
-        self.layers = TextLayers(width, num_layers, num_heads) if own_layers else None
+        self.layers = TextLayers(width, num_layers, num_heads)
         self.mlp = nn.Sequential(EqualLinear(width, t_dim, activation=True), EqualLinear(t_dim, t_dim))
 
-    def forward(self, features: CLIPTextFeatures | None, global_code: Tensor | None = None) -> Tensor:
-        if self.layers is None:
-            if global_code is None:
-                raise ValueError("this text branch reads the generator's text code: pass global_code")
-            return self.mlp(global_code)
+    def forward(self, features: CLIPTextFeatures) -> Tensor:
         _, eot = self.layers(features)
         return self.mlp(eot)
 
@@ -221,13 +216,7 @@ class MultiScaleDiscriminator(PretrainedModel):
         self.config = config
         self.num_levels = config.num_levels
         self.input_mode = input_mode
-        self.text_branch = TextBranch(
-            config.text_width,
-            config.text_layers,
-            config.text_heads,
-            config.t_dim,
-            own_layers=not getattr(config, "text_from_generator", False),
-        )
+        self.text_branch = TextBranch(config.text_width, config.text_layers, config.text_heads, config.t_dim)
         # Depth 0 is the finest resolution; config lists run coarsest first.
         widths = config.channels[::-1]
         stacked = input_mode in ("bands+image", "bands+detail")
@@ -273,15 +262,9 @@ class MultiScaleDiscriminator(PretrainedModel):
     def num_predictions(self) -> int:
         return self.num_levels * (self.num_levels + 1) // 2
 
-    @property
-    def reads_generator_text(self) -> bool:
-        """True when t_D comes from the generator's global text code (`text_from_generator`)."""
-        return self.text_branch.layers is None
-
-    def encode_text(self, features: CLIPTextFeatures | None, generator_global: Tensor | None = None) -> Tensor:
-        """t_D, [B, t_dim], from CLIP text features (or, with `text_from_generator`, from the
-        generator's t_global)."""
-        return self.text_branch(features, generator_global)
+    def encode_text(self, features: CLIPTextFeatures) -> Tensor:
+        """t_D, [B, t_dim]."""
+        return self.text_branch(features)
 
     def head_features(self, x: Tensor, num_paths: int) -> Tensor:
         """What the heads at one depth read: `x` holds `num_paths` batches stacked on dim 0."""
