@@ -73,8 +73,7 @@ def object_gap(trainer: Trainer, count: int = 64, seed: int = 7) -> dict[str, fl
     empty = empty_fields(attributes, real)
     discriminator = trainer.discriminator
     tokens = trainer.generator.tokenize([caption(a) for a in attributes])
-    features = trainer.loss.discriminator_text_features(trainer.generator.text_encoder.clip(tokens))
-    t = discriminator.encode_text(features)
+    t = discriminator.encode_text(trainer.generator.text_encoder.clip(tokens))
     outputs = [
         discriminator(image_pyramid(images, discriminator.num_levels), t, use_vision_aided=False)
         for images in (real, empty)

@@ -131,11 +131,6 @@ class DiscriminatorConfig:
     # path's features there): a path fed detail bands sees an object only as contrast to a background
     # it never sees, so without this no path can tell the object's absolute colour
     head_reads_coarsest_image: bool = False
-    # D's text layers read the generator's contextualised text tokens (t_local, detached) instead of
-    # the CLIP features: with a random (toy) CLIP tower D's own layers, trained only by the GAN game,
-    # bind a colour word to the object far more slowly than G's, whose cross-attention reads every
-    # word (docs/RESULTS.md, 2026-12-05). The loss object supplies the tokens.
-    text_from_generator: bool = False
     # what each pyramid level but the coarsest feeds D: "image" (the level itself, the paper's MS-I),
     # "bands" (its detail band: level minus the upsampled next coarser level), "detail" (level minus
     # the upsampled coarsest level: zero on a flat field, an object's whole area and colour contrast

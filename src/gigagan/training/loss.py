@@ -182,16 +182,7 @@ class GigaGANLoss:
     def _text(self, batch: TrainingBatch, mismatched: bool = False) -> tuple[CLIPTextFeatures, Tensor]:
         """(frozen CLIP features, t_D) for D."""
         features = self._clip(batch, mismatched)
-        return features, self.discriminator.encode_text(self.discriminator_text_features(features))
-
-    def discriminator_text_features(self, features: CLIPTextFeatures) -> CLIPTextFeatures:
-        """What D's text layers read: the CLIP features, or with `text_from_generator` the
-        generator's contextualised tokens (detached, so D's loss never trains G's text layers)."""
-        if not getattr(self.discriminator.config, "text_from_generator", False):
-            return features
-        with torch.no_grad():
-            tokens = self.generator.text_encoder(clip_features=features).local.float()
-        return CLIPTextFeatures(tokens, features.mask, features.eot_index)
+        return features, self.discriminator.encode_text(features)
 
     def _generator_text(self, batch: TrainingBatch) -> TextEncoding:
         if self.generator.config.text.train_clip:
