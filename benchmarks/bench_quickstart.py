@@ -181,6 +181,11 @@ def main() -> None:
         default="all",
         help="bisection: train on all MS-I/O predictions or only those at the coarsest output depth",
     )
+    parser.add_argument(
+        "--freeze-discriminator-text",
+        action="store_true",
+        help="bisection: D's text layers keep their random initialisation (only its text MLP trains)",
+    )
     args = parser.parse_args()
     if args.predictions != "all":
         keep_coarsest_predictions_only(finest_input_only=args.predictions == "finest_to_coarsest")
@@ -202,6 +207,8 @@ def main() -> None:
     started = time.perf_counter()
     model_config = with_overrides(get_preset("quickstart"), nested_overrides(args.model_set))
     trainer = Trainer(model_config, config, args.out, progress=True)
+    if args.freeze_discriminator_text:  # parameters without gradients are skipped by the optimiser
+        trainer.discriminator.text_branch.layers.requires_grad_(False)
     # held-out accuracy of the EMA G every --curve-every minutes (a few seconds each, inside the budget)
     curve: list[dict] = []
 

@@ -53,7 +53,9 @@ def test_psi_one_is_exactly_no_truncation(pipe: GigaGANPipeline, prompts: tuple[
 
 def test_psi_zero_gives_the_prompts_mean_w_image(pipe: GigaGANPipeline, prompts: tuple[str, ...]) -> None:
     out = pipe(prompts[1], 3, seed=0, output_type="pt", truncation_psi=0.0)
-    assert torch.equal(out.images[0], out.images[1]) and torch.equal(out.images[0], out.images[2])
+    # equal up to BLAS rounding: a batched matmul need not give bit-identical rows for equal inputs
+    assert torch.allclose(out.images[0], out.images[1], atol=1e-5)
+    assert torch.allclose(out.images[0], out.images[2], atol=1e-5)
     generator = pipe.generator
     with torch.no_grad():
         text = generator.encode_text(generator.tokenize([prompts[1]]))

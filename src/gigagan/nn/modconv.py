@@ -83,11 +83,6 @@ class AdaptiveModulatedConv2d(nn.Module):
         # exist per sample; the demodulation norms come from the bank's Gram matrix.
         if self.upsample:
             x = upsample2x(x)
-        if self.kernel_size == 1:
-            # A 1x1 kernel is a small [out, in] matrix per sample: one batched matmul, with style
-            # and demodulation folded in, costs less than scaling the input and the output maps.
-            kernels = self.per_sample_kernels(w)[..., 0, 0].to(x.dtype)
-            return torch.einsum("boi,bihw->bohw", kernels, x)
         styles = self.to_style(w)
         x = x * styles[:, :, None, None].to(x.dtype)
         batch, _, height, width = x.shape
