@@ -1,4 +1,4 @@
-"""Score a training checkpoint's raw and EMA generators on held-out `shapes` prompts.
+"""Score a training checkpoint's raw and EMA generators on held-out (or training) `shapes` prompts.
 
 Tells whether an artefact in the samples (benchmarks and the demo draw from the EMA generator) is
 the EMA's or the generator's own: both are read back by the shapes verifier on the same prompts and
@@ -17,7 +17,7 @@ import torch
 from _bench_common import write_result
 from bench_quickstart import sample_images
 from gigagan.cli_eval import checkpoint_directory
-from gigagan.data.shapes import ATTRIBUTES, attribute_accuracy, heldout_prompts
+from gigagan.data.shapes import ATTRIBUTES, attribute_accuracy, caption, heldout_prompts, sample_attributes
 from gigagan.models import Generator
 
 WEIGHTS = {"ema": "generator_ema.safetensors", "raw": "generator.safetensors"}
@@ -28,19 +28,28 @@ def main() -> None:
     parser.add_argument("checkpoint", type=Path, help="a run folder (its latest checkpoint) or a checkpoint folder")
     parser.add_argument("--prompts", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--split",
+        choices=("heldout", "train"),
+        default="heldout",
+        help="held-out prompts (unseen shape/colour/background triples) or training-split prompts",
+    )
     parser.add_argument("--grid", type=Path, default=None, help="PNG: 32 prompts, EMA row above raw row")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
     directory = checkpoint_directory(args.checkpoint)
-    prompts = heldout_prompts(args.prompts, seed=args.seed)
+    if args.split == "heldout":
+        prompts = heldout_prompts(args.prompts, seed=args.seed)
+    else:
+        prompts = [(caption(a), a) for a in (sample_attributes(args.seed + 1, i, "train") for i in range(args.prompts))]
     attributes = [attrs for _, attrs in prompts]
     scores, images = {}, {}
     for name, weights in WEIGHTS.items():
         generator = Generator.from_pretrained(directory, weights_name=weights).eval()
         images[name] = sample_images(generator, prompts, args.seed)
         scores[name] = attribute_accuracy(images[name], attributes)
-    print(f"{directory}, {args.prompts} held-out prompts")
+    print(f"{directory}, {args.prompts} {args.split} prompts")
     print(f"{'generator':<10}" + "".join(f"{a:>12}" for a in (*ATTRIBUTES, "all")))
     for name, table in scores.items():
         print(f"{name:<10}" + "".join(f"{table[a]:>12.2f}" for a in (*ATTRIBUTES, "all")))
@@ -52,7 +61,9 @@ def main() -> None:
         save_image((grid + 1) / 2, args.grid, nrow=8, padding=1)
         print(f"wrote {args.grid}")
     if args.json is not None:
-        write_result(args.json, {"checkpoint": str(directory), "prompts": args.prompts, "scores": scores})
+        write_result(
+            args.json, {"checkpoint": str(directory), "prompts": args.prompts, "split": args.split, "scores": scores}
+        )
 
 
 if __name__ == "__main__":
