@@ -183,8 +183,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--freeze-discriminator-text",
-        action="store_true",
-        help="bisection: D's text layers keep their random initialisation (only its text MLP trains)",
+        choices=("none", "layers", "branch"),
+        default="none",
+        nargs="?",
+        const="layers",
+        help="bisection: D's text layers (or its whole text branch, MLP included) keep their random initialisation",
     )
     args = parser.parse_args()
     if args.predictions != "all":
@@ -207,8 +210,9 @@ def main() -> None:
     started = time.perf_counter()
     model_config = with_overrides(get_preset("quickstart"), nested_overrides(args.model_set))
     trainer = Trainer(model_config, config, args.out, progress=True)
-    if args.freeze_discriminator_text:  # parameters without gradients are skipped by the optimiser
-        trainer.discriminator.text_branch.layers.requires_grad_(False)
+    if args.freeze_discriminator_text != "none":  # parameters without gradients are skipped by the optimiser
+        branch = trainer.discriminator.text_branch
+        (branch.layers if args.freeze_discriminator_text == "layers" else branch).requires_grad_(False)
     # held-out accuracy of the EMA G every --curve-every minutes (a few seconds each, inside the budget)
     curve: list[dict] = []
 
