@@ -9,7 +9,7 @@ import torch
 
 from gigagan.config import ModelConfig
 from gigagan.models import Discriminator, Generator
-from gigagan.models.discriminator import DenseHead, PredictionHead
+from gigagan.models.discriminator import AttentionPool, DenseHead, PredictionHead
 from gigagan.nn import image_pyramid, laplacian_bands, upsample2x
 
 
@@ -152,6 +152,8 @@ def test_band_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_input(t
         {"input_mode": "bands+finest_detail"},
         {"input_mode": "bands+finest_image"},
         {"separate_heads": True},
+        {"text_pool_queries": 3},
+        {"projection_only": True, "dense_final_head": True},
         {"input_mode": "bands", "dense_final_head": True, "head_reads_coarsest_image": True},
     ],
 )
@@ -186,3 +188,31 @@ def test_coarsest_image_at_the_head_lets_band_paths_see_the_background_colour(ti
         finest_at_coarsest = a.pairs.index((0, discriminator.num_levels - 1))
         same = torch.allclose(a.multiscale[finest_at_coarsest], b.multiscale[finest_at_coarsest], atol=1e-5)
         assert same != reads
+
+
+def test_attention_pool_reads_each_querys_token_and_ignores_padding() -> None:
+    """A query aligned with one token's features pools (almost only) that token; tokens past the
+    mask never change the code."""
+    pool = AttentionPool(width=8, num_queries=2)
+    tokens = torch.zeros(1, 4, 8)
+    tokens[0, 1, 0] = tokens[0, 2, 1] = 30.0
+    with torch.no_grad():
+        pool.queries.zero_()
+        pool.queries[0, 0] = pool.queries[1, 1] = 30.0
+    mask = torch.tensor([[True, True, True, False]])
+    pooled = pool(tokens, mask).view(2, 8)
+    assert torch.allclose(pooled[0], tokens[0, 1], atol=1e-3) and torch.allclose(pooled[1], tokens[0, 2], atol=1e-3)
+    padded = tokens.clone()
+    padded[0, 3] = torch.randn(8) * 100
+    assert torch.equal(pool(padded, mask), pool(tokens, mask))
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_projection_only_heads_have_no_logit_without_the_caption_term(dense: bool) -> None:
+    head = DenseHead(8, 4, 16, 12, projection_only=True) if dense else PredictionHead(8, 16, 12, projection_only=True)
+    x, t = torch.randn(3, 8, 4, 4), torch.randn(3, 12)
+    assert head(x, t).abs().sum() > 0
+    with torch.no_grad():
+        head.embed_text.weight.zero_()
+        head.embed_text.bias.zero_()
+    assert torch.equal(head(x, t), torch.zeros_like(head(x, t)))

@@ -117,6 +117,12 @@ class DiscriminatorConfig:
     text_layers: int = 2
     text_heads: int = 8
     t_dim: int = 512  # size of the global text code t_D
+    # 0: t_D from the EOT token (the paper); k > 0: from the tokens attention-pooled by k learned
+    # queries, each free to read one word (see discriminator.AttentionPool)
+    text_pool_queries: int = 0
+    # every head's logit is the projection term <h, embed(t_D)> alone, with no unconditional logit
+    # (StyleGAN2-ADA's and StyleGAN-T's conditional heads; see discriminator.PredictionHead)
+    projection_only: bool = False
     head_channels: int = 256
     attention_head_dim: int = 64
     vision_aided: VisionAidedConfig | None = None

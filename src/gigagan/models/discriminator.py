@@ -90,13 +90,15 @@ class ImageSelfAttention(nn.Module):
 
 class PredictionHead(nn.Module):
     """Text-conditioned logits per position: a 1x1 convolution modulated by t_D, then an
-    unconditional logit plus a projection term <h, embed(t_D)>."""
+    unconditional logit plus a projection term <h, embed(t_D)>; with `projection_only` the
+    projection term alone (StyleGAN2-ADA's and StyleGAN-T's conditional heads), so that no logit
+    can call an image real or fake without reading the caption."""
 
-    def __init__(self, in_channels: int, head_channels: int, t_dim: int) -> None:
+    def __init__(self, in_channels: int, head_channels: int, t_dim: int, projection_only: bool = False) -> None:
         super().__init__()
         self.conv = AdaptiveModulatedConv2d(in_channels, head_channels, 1, t_dim)
         self.bias = nn.Parameter(torch.zeros(head_channels))
-        self.to_logit = EqualConv2d(head_channels, 1, 1)
+        self.to_logit = None if projection_only else EqualConv2d(head_channels, 1, 1)
         self.embed_text = EqualLinear(t_dim, head_channels)
         self.projection_gain = 1.0 / math.sqrt(head_channels)
 
@@ -104,48 +106,78 @@ class PredictionHead(nn.Module):
         pre_activation = self.conv(x, t) + self.bias[None, :, None, None].to(x.dtype)
         # to_logit(h) + <h, embed(t)> * gain is linear in h = lrelu(.) * LRELU_GAIN: one per-sample
         # vector contracted with the unscaled activation, instead of full-size products per position.
-        readout = (
-            self.to_logit.weight[0, :, 0, 0] * self.to_logit.weight_gain + self.embed_text(t) * self.projection_gain
-        )
+        readout = self.embed_text(t) * self.projection_gain
+        if self.to_logit is not None:
+            readout = readout + self.to_logit.weight[0, :, 0, 0] * self.to_logit.weight_gain
         readout = (readout * LRELU_GAIN).to(x.dtype)
         logits = torch.einsum("bchw,bc->bhw", F.leaky_relu(pre_activation, 0.2), readout)
-        return (logits + self.to_logit.bias.to(x.dtype)).flatten(1)
+        if self.to_logit is not None:
+            logits = logits + self.to_logit.bias.to(x.dtype)
+        return logits.flatten(1)
 
 
 class DenseHead(nn.Module):
     """One text-conditioned logit per image from the whole coarsest feature map (StyleGAN2's
     epilogue): a fully connected layer over every position, then an unconditional logit plus a
-    projection term <h, embed(t_D)>.
+    projection term <h, embed(t_D)> (the projection alone with `projection_only`, as in
+    `PredictionHead`).
 
     A per-position head applies the same 1x1 function everywhere, so it can judge whether a patch
     looks real under the caption but not whether the right thing is in the right place: an empty
     field of the caption's background colour is, patch by patch, as real as a picture with its
     object. A dense head sees where things are, which is what lets D ask for the object."""
 
-    def __init__(self, in_channels: int, resolution: int, head_channels: int, t_dim: int) -> None:
+    def __init__(
+        self, in_channels: int, resolution: int, head_channels: int, t_dim: int, projection_only: bool = False
+    ) -> None:
         super().__init__()
         self.dense = EqualLinear(in_channels * resolution * resolution, head_channels, activation=True)
-        self.to_logit = EqualLinear(head_channels, 1)
+        self.to_logit = None if projection_only else EqualLinear(head_channels, 1)
         self.embed_text = EqualLinear(t_dim, head_channels)
         self.projection_gain = 1.0 / math.sqrt(head_channels)
 
     def forward(self, x: Tensor, t: Tensor) -> Tensor:
         h = self.dense(x.flatten(1))
-        projection = (h * self.embed_text(t).to(h.dtype)).sum(dim=1) * self.projection_gain
-        return (self.to_logit(h)[:, 0] + projection)[:, None]
+        logits = (h * self.embed_text(t).to(h.dtype)).sum(dim=1) * self.projection_gain
+        if self.to_logit is not None:
+            logits = logits + self.to_logit(h)[:, 0]
+        return logits[:, None]
+
+
+class AttentionPool(nn.Module):
+    """`num_queries` learned queries, each attending over the caption's tokens on its own: [B, L, width]
+    -> [B, num_queries * width]. Each query can pick out one word (the object's colour, the
+    background's), so the pooled code keeps them apart where one EOT token mixes them."""
+
+    def __init__(self, width: int, num_queries: int) -> None:
+        super().__init__()
+        self.queries = nn.Parameter(torch.randn(num_queries, width))
+        self.scale = width**-0.5
+
+    def forward(self, tokens: Tensor, mask: Tensor) -> Tensor:
+        scores = torch.einsum("qc,blc->bql", self.queries, tokens) * self.scale
+        scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
+        pooled = torch.einsum("bql,blc->bqc", scores.softmax(dim=-1), tokens)
+        return pooled.flatten(1)
 
 
 class TextBranch(nn.Module):
-    """CLIP text features -> learned transformer layers -> EOT token -> MLP -> t_D."""
+    """CLIP text features -> learned transformer layers -> pooled code -> MLP -> t_D.
 
-    def __init__(self, width: int, num_layers: int, num_heads: int, t_dim: int) -> None:
+    The pooled code is the EOT token (the paper's t_D), or with `pool_queries` > 0 the tokens
+    attention-pooled by that many learned queries (see `AttentionPool`)."""
+
+    def __init__(self, width: int, num_layers: int, num_heads: int, t_dim: int, pool_queries: int = 0) -> None:
         super().__init__()
         self.layers = TextLayers(width, num_layers, num_heads)
-        self.mlp = nn.Sequential(EqualLinear(width, t_dim, activation=True), EqualLinear(t_dim, t_dim))
+        self.pool = AttentionPool(width, pool_queries) if pool_queries > 0 else None
+        pooled_width = width * max(pool_queries, 1)
+        self.mlp = nn.Sequential(EqualLinear(pooled_width, t_dim, activation=True), EqualLinear(t_dim, t_dim))
 
     def forward(self, features: CLIPTextFeatures) -> Tensor:
-        _, eot = self.layers(features)
-        return self.mlp(eot)
+        tokens, eot = self.layers(features)
+        pooled = eot if self.pool is None else self.pool(tokens, features.mask)
+        return self.mlp(pooled)
 
 
 class VisionAidedDiscriminator(nn.Module):
@@ -210,13 +242,21 @@ class MultiScaleDiscriminator(PretrainedModel):
         input_mode: str = "image",
         separate_heads: bool = False,
         head_reads_coarsest_image: bool = False,
+        text_pool_queries: int = 0,
+        projection_only: bool = False,
     ) -> None:
         super().__init__()
         config.validate()
         self.config = config
         self.num_levels = config.num_levels
         self.input_mode = input_mode
-        self.text_branch = TextBranch(config.text_width, config.text_layers, config.text_heads, config.t_dim)
+        self.text_branch = TextBranch(
+            config.text_width,
+            config.text_layers,
+            config.text_heads,
+            config.t_dim,
+            pool_queries=text_pool_queries,
+        )
         # Depth 0 is the finest resolution; config lists run coarsest first.
         widths = config.channels[::-1]
         stacked = input_mode in ("bands+image", "bands+detail")
@@ -238,8 +278,8 @@ class MultiScaleDiscriminator(PretrainedModel):
             if head_reads_coarsest_image and depth == coarsest:
                 channels += 3  # the 4x4 RGB image
             if dense_final_head and depth == coarsest:
-                return DenseHead(channels, config.resolutions[0], config.head_channels, config.t_dim)
-            return PredictionHead(channels, config.head_channels, config.t_dim)
+                return DenseHead(channels, config.resolutions[0], config.head_channels, config.t_dim, projection_only)
+            return PredictionHead(channels, config.head_channels, config.t_dim, projection_only)
 
         # one head per depth shared by every path that reaches it (the paper's psi_j), or with
         # `separate_heads` one per (input level, depth) pair, so no path's features need to suit another's
@@ -362,6 +402,8 @@ class Discriminator(MultiScaleDiscriminator):
             input_mode=config.input_mode,
             separate_heads=config.separate_heads,
             head_reads_coarsest_image=config.head_reads_coarsest_image,
+            text_pool_queries=config.text_pool_queries,
+            projection_only=config.projection_only,
         )
         self.vision_aided = (
             VisionAidedDiscriminator(config.vision_aided, config.t_dim) if config.vision_aided is not None else None
