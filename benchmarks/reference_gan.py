@@ -290,6 +290,7 @@ class ReferenceSettings:
     generator: str = "dcgan"  # dcgan | gigagan
     discriminator: str = "dcgan"  # dcgan | gigagan
     dense_final_head: bool = False  # GigaGAN D only: DiscriminatorConfig.dense_final_head
+    discriminator_set: str = ""  # GigaGAN D only: "field=JSON;field=JSON" DiscriminatorConfig overrides
     minutes: float = 2.0
     batch_size: int = 64
     lr_generator: float = 2e-4
@@ -340,7 +341,9 @@ class ReferenceTrainer:
             self.discriminator = DCGANDiscriminator(make_condition(d_conditioning, dim), cond_dim=dim)
         else:
             self.discriminator = GigaGANDiscriminatorAdapter(
-                make_condition(d_conditioning, dim), settings.dense_final_head
+                make_condition(d_conditioning, dim),
+                settings.dense_final_head,
+                [item for item in settings.discriminator_set.split(";") if item],
             )
         betas = (settings.beta1, settings.beta2)
         self.opt_g = torch.optim.Adam(
