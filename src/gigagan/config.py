@@ -120,8 +120,9 @@ class DiscriminatorConfig:
     # 0: t_D from the EOT token (the paper); k > 0: from the tokens attention-pooled by k learned
     # queries, each free to read one word (see discriminator.AttentionPool)
     text_pool_queries: int = 0
-    # every head's logit is the projection term <h, embed(t_D)> alone, with no unconditional logit
-    # (StyleGAN2-ADA's and StyleGAN-T's conditional heads; see discriminator.PredictionHead)
+    # every MS-I/O head's logit is the projection term <h, embed(t_D)> alone, with no unconditional
+    # logit (StyleGAN2-ADA's and StyleGAN-T's conditional heads; see discriminator.PredictionHead);
+    # the vision-aided heads keep theirs
     projection_only: bool = False
     head_channels: int = 256
     attention_head_dim: int = 64

@@ -152,12 +152,10 @@ class AttentionPool(nn.Module):
     def __init__(self, width: int, num_queries: int) -> None:
         super().__init__()
         self.queries = nn.Parameter(torch.randn(num_queries, width))
-        self.scale = width**-0.5
 
     def forward(self, tokens: Tensor, mask: Tensor) -> Tensor:
-        scores = torch.einsum("qc,blc->bql", self.queries, tokens) * self.scale
-        scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
-        pooled = torch.einsum("bql,blc->bqc", scores.softmax(dim=-1), tokens)
+        queries = self.queries.to(tokens.dtype).expand(tokens.shape[0], -1, -1)
+        pooled = F.scaled_dot_product_attention(queries, tokens, tokens, attn_mask=mask[:, None, :])
         return pooled.flatten(1)
 
 
