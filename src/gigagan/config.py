@@ -204,6 +204,12 @@ class LossConfig:
     # sharing the most words, a hard negative: D must then read more than the easiest attribute), or
     # "mixed" (either, by a fair coin per caption: the easy negatives keep the background checked)
     mismatch: str = "random"
+    # contrastive (InfoNCE) term on D's dense head, as XMC-GAN's image-sentence loss with D's own
+    # embeddings: D learns to score each real image highest under its own caption among all the
+    # batch's captions, G that its image scores highest under its own. Unlike the matching-aware
+    # term's one random wrong caption, the softmax weights the hardest wrong captions most (the ones
+    # that differ in a single word once the easy ones are told apart). Needs dense_final_head.
+    contrastive_weight: float = 0.0
     # what D judges of a fake: "generator" (G's own pyramid, one RGB output per level: the paper's
     # MS-I/O) or "downsampled" (the pyramid downsampled from G's finest image, as reals are built,
     # so every input level shows the picture G actually draws)

@@ -17,7 +17,7 @@ from gigagan.config import LossConfig, ModelConfig
 from gigagan.models import Discriminator, Generator
 from gigagan.models.clip import clip_architecture
 from gigagan.training import GigaGANLoss, TrainingBatch, mismatched_indices, r1_penalty
-from gigagan.training.loss import CLIPContrastiveLoss, adversarial_loss
+from gigagan.training.loss import CLIPContrastiveLoss, adversarial_loss, contrastive_loss
 
 
 @settings(max_examples=50, deadline=None)
@@ -186,3 +186,60 @@ def test_fake_pyramid_chooses_what_the_discriminator_judges(tiny: ModelConfig, f
     altered = [*fake[:-1], fake[-1] + 0.5]  # only the coarsest level of G's pyramid changes
     d_fake = [loss.discriminator_loss(batch, pyramid)[1]["D/fake"] for pyramid in (fake, altered)]
     assert (d_fake[0] == d_fake[1]) == (fake_pyramid == "downsampled")
+
+
+def test_contrastive_loss_is_cross_entropy_over_the_batch_captions() -> None:
+    torch.manual_seed(0)
+    images, captions_embedded = torch.randn(4, 8), torch.randn(4, 8)
+    captions = ["a", "b", "c", "d"]
+    expected = F.cross_entropy(images @ captions_embedded.t(), torch.arange(4))
+    torch.testing.assert_close(contrastive_loss([images, images], captions_embedded, captions), expected)
+    # aligned embeddings score lower than shuffled ones
+    assert contrastive_loss([captions_embedded * 5], captions_embedded, captions) < contrastive_loss(
+        [captions_embedded.roll(1, 0) * 5], captions_embedded, captions
+    )
+
+
+def test_contrastive_loss_leaves_duplicate_captions_out_of_the_negatives() -> None:
+    """A second sample with the same caption is neither the answer nor a wrong caption: the loss
+    of the batch [a, b, a] equals, row by row, that of [a, b] with the other 'a' column removed."""
+    torch.manual_seed(0)
+    images, embedded = torch.randn(3, 8), torch.randn(3, 8)
+    loss = contrastive_loss([images], embedded, ["a", "b", "a"])
+    logits = images @ embedded.t()
+    rows = [
+        F.cross_entropy(logits[0, [0, 1]][None], torch.tensor([0])),
+        F.cross_entropy(logits[1][None], torch.tensor([1])),
+        F.cross_entropy(logits[2, [1, 2]][None], torch.tensor([1])),
+    ]
+    torch.testing.assert_close(loss, torch.stack(rows).mean())
+
+
+def test_dense_head_embeddings_reproduce_its_logits(tiny: ModelConfig) -> None:
+    config = dataclasses.replace(tiny.discriminator, dense_final_head=True, projection_only=True, vision_aided=None)
+    discriminator = Discriminator(config)
+    pyramid = [torch.randn(3, 3, r, r) for r in config.resolutions[::-1]]
+    t = torch.randn(3, config.t_dim)
+    out = discriminator(pyramid, t)
+    coarsest = discriminator.num_levels - 1
+    dense_logits = [logits for (_, depth), logits in zip(out.pairs, out.multiscale) if depth == coarsest]
+    assert len(out.image_embeddings) == len(dense_logits) == discriminator.num_levels
+    for image, logits in zip(out.image_embeddings, dense_logits):
+        torch.testing.assert_close((image * out.caption_embedding).sum(dim=1, keepdim=True), logits)
+    assert Discriminator(dataclasses.replace(config, dense_final_head=False))(pyramid, t).image_embeddings == []
+
+
+@pytest.mark.parametrize("weight", [0.0, 1.0])
+def test_contrastive_weight_adds_the_term_to_both_players(tiny: ModelConfig, weight: float) -> None:
+    generator = Generator(tiny.generator)
+    discriminator = Discriminator(dataclasses.replace(tiny.discriminator, dense_final_head=True))
+    loss = GigaGANLoss(generator, discriminator, LossConfig(contrastive_weight=weight))
+    batch = make_batch(generator, ["a red circle", "a blue square", "a green star"])
+    _, g_stats = loss.generator_loss(batch)
+    d_loss, d_stats = loss.discriminator_loss(batch, loss.generate_for_discriminator(batch))
+    assert ("G/contrastive" in g_stats) == ("D/contrastive" in d_stats) == (weight > 0)
+    if weight > 0:
+        d_loss.backward()
+        embed = discriminator.heads[-1].embed_text.weight
+        assert embed.grad is not None and embed.grad.abs().sum() > 0
+        assert 0 < d_stats["D/contrastive"] < 10

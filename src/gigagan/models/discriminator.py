@@ -43,6 +43,11 @@ class DiscriminatorOutput:
     pairs: list[tuple[int, int]]
     vision: list[Tensor]  # vision-aided heads, each [B, positions]; empty when disabled
     mismatched: list[Tensor] = dataclasses.field(default_factory=list)  # heads under `mismatched_text`
+    # the dense head's image embedding of every path reaching it (each [B, C]) and the caption
+    # embedding it scores them against ([B, C]): logit = <image, caption>, so every image can be
+    # scored under every caption of the batch (the contrastive loss); empty without a dense head
+    image_embeddings: list[Tensor] = dataclasses.field(default_factory=list)
+    caption_embedding: Tensor | None = None
 
 
 class ResidualBlock(nn.Module):
@@ -136,12 +141,23 @@ class DenseHead(nn.Module):
         self.embed_text = EqualLinear(t_dim, head_channels)
         self.projection_gain = 1.0 / math.sqrt(head_channels)
 
-    def forward(self, x: Tensor, t: Tensor) -> Tensor:
-        h = self.dense(x.flatten(1))
-        logits = (h * self.embed_text(t).to(h.dtype)).sum(dim=1) * self.projection_gain
+    def embed_image(self, x: Tensor) -> Tensor:
+        """[B, C, r, r] features -> [B, head_channels] image embedding h."""
+        return self.dense(x.flatten(1))
+
+    def embed_caption(self, t: Tensor) -> Tensor:
+        """[B, t_dim] t_D -> [B, head_channels], scaled so that <h, embed_caption(t)> is the projection term."""
+        return self.embed_text(t) * self.projection_gain
+
+    def score(self, h: Tensor, t: Tensor) -> Tensor:
+        """Logits [B, 1] of image embeddings `h` under t_D `t`."""
+        logits = (h * self.embed_caption(t).to(h.dtype)).sum(dim=1)
         if self.to_logit is not None:
             logits = logits + self.to_logit(h)[:, 0]
         return logits[:, None]
+
+    def forward(self, x: Tensor, t: Tensor) -> Tensor:
+        return self.score(self.embed_image(x), t)
 
 
 class AttentionPool(nn.Module):
@@ -327,10 +343,14 @@ class MultiScaleDiscriminator(PretrainedModel):
         return [torch.cat([band, other], dim=1) for band, other in zip(bands[:-1], stacked)] + [pyramid[-1]]
 
     def _predict(self, depth: int, features: Tensor, t: Tensor, paths: int) -> list[Tensor]:
-        """The logits of every path at `depth` (`features` holds the paths stacked on dim 0)."""
+        """The logits of every path at `depth` (`features` holds the paths stacked on dim 0, or for a
+        shared dense head their image embeddings)."""
         if self.separate_heads:
             return [head(x, t) for head, x in zip(self.heads[depth], features.chunk(paths, dim=0))]
-        return list(self.heads[depth](features, t.repeat(paths, 1)).chunk(paths, dim=0))
+        head = self.heads[depth]
+        if isinstance(head, DenseHead):
+            return list(head.score(features, t.repeat(paths, 1)).chunk(paths, dim=0))
+        return list(head(features, t.repeat(paths, 1)).chunk(paths, dim=0))
 
     @staticmethod
     def _detail(pyramid: list[Tensor]) -> list[Tensor]:
@@ -362,6 +382,8 @@ class MultiScaleDiscriminator(PretrainedModel):
         logits: list[Tensor] = []
         mismatched: list[Tensor] = []
         pairs: list[tuple[int, int]] = []
+        image_embeddings: list[Tensor] = []
+        caption_embedding: Tensor | None = None
         x: Tensor | None = None
         for depth in range(self.num_levels):
             entering = self.from_rgb[depth](inputs[depth])
@@ -373,6 +395,11 @@ class MultiScaleDiscriminator(PretrainedModel):
             if self.head_reads_coarsest_image and depth == self.num_levels - 1:
                 image = pyramid[-1].to(features.dtype).repeat(paths, 1, 1, 1)
                 features = torch.cat([features, image], dim=1)
+            head = self.heads[depth]
+            if isinstance(head, DenseHead):  # shared dense head: embed once, score under each caption set
+                features = head.embed_image(features)
+                image_embeddings = list(features.chunk(paths, dim=0))
+                caption_embedding = head.embed_caption(t)
             logits.extend(self._predict(depth, features, t, paths))
             if mismatched_text is not None:
                 mismatched.extend(self._predict(depth, features, mismatched_text, paths))
@@ -382,7 +409,14 @@ class MultiScaleDiscriminator(PretrainedModel):
         vision: list[Tensor] = []
         if self.vision_aided is not None and use_vision_aided:
             vision = self.vision_aided(pyramid[0], t)
-        return DiscriminatorOutput(multiscale=logits, pairs=pairs, vision=vision, mismatched=mismatched)
+        return DiscriminatorOutput(
+            multiscale=logits,
+            pairs=pairs,
+            vision=vision,
+            mismatched=mismatched,
+            image_embeddings=image_embeddings,
+            caption_embedding=caption_embedding,
+        )
 
 
 class Discriminator(MultiScaleDiscriminator):

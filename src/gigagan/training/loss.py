@@ -6,6 +6,7 @@ phase (G main, D main, D regularisation) and gets back a scalar loss and named s
 - Matching-aware (D and G): a real image shown with another sample's caption counts as fake for D;
   G is also rewarded when D rejects its image under a wrong caption, which pushes G to make images
   specific to their own caption.
+- Contrastive (optional, D and G): InfoNCE over the batch's captions on D's dense-head embeddings.
 - Lazy R1 on real images (all pyramid levels), every `r1_interval` D steps, scaled by the interval.
 - Vision-aided discriminator heads on frozen CLIP features, and a CLIP contrastive (InfoNCE) loss
   on generated images; both only where real CLIP weights are configured.
@@ -98,6 +99,23 @@ def adversarial_loss(logits: list[Tensor], real: bool, rows: Tensor | None = Non
     for prediction in logits:
         value = F.softplus(-prediction if real else prediction).mean(dim=1)
         terms.append(value[rows].mean() if rows is not None else value.mean())
+    return torch.stack(terms).mean()
+
+
+def contrastive_loss(image_embeddings: list[Tensor], caption_embedding: Tensor, captions: list[str]) -> Tensor:
+    """Mean over predictions of the cross-entropy of scoring each image under every caption of the
+    batch (logits <image_i, caption_j>) with its own caption as the answer; other samples with the
+    same caption text are left out of the softmax rather than counted as wrong."""
+    if not image_embeddings:
+        return caption_embedding.new_zeros(())
+    index = {caption: i for i, caption in enumerate(dict.fromkeys(captions))}
+    ids = torch.tensor([index[c] for c in captions], device=caption_embedding.device)
+    duplicate = (ids[:, None] == ids[None, :]) & ~torch.eye(len(captions), dtype=torch.bool, device=ids.device)
+    targets = torch.arange(len(captions), device=ids.device)
+    terms = []
+    for image in image_embeddings:
+        logits = image.float() @ caption_embedding.float().t()
+        terms.append(F.cross_entropy(logits.masked_fill(duplicate, float("-inf")), targets))
     return torch.stack(terms).mean()
 
 
@@ -224,6 +242,10 @@ class GigaGANLoss:
                 mismatch = adversarial_loss(out.mismatched, real=False, rows=batch.mismatch_valid)
                 total = total + self.config.matching_aware_weight * mismatch
                 stats["G/matching_aware"] = _item(mismatch)
+            if self.config.contrastive_weight > 0 and out.caption_embedding is not None:
+                contrastive = contrastive_loss(out.image_embeddings, out.caption_embedding, batch.captions)
+                total = total + self.config.contrastive_weight * contrastive
+                stats["G/contrastive"] = _item(contrastive)
             if self.clip_loss is not None and self.config.clip_weight > 0:
                 clip = self.clip_loss(fake[0].float(), batch.captions)
                 total = total + self.config.clip_weight * clip
@@ -266,6 +288,10 @@ class GigaGANLoss:
                 mismatch = adversarial_loss(out_real.mismatched, real=False, rows=batch.mismatch_valid)
                 total = total + self.config.matching_aware_weight * mismatch
                 stats["D/matching_aware"] = _item(mismatch)
+            if self.config.contrastive_weight > 0 and out_real.caption_embedding is not None:
+                contrastive = contrastive_loss(out_real.image_embeddings, out_real.caption_embedding, batch.captions)
+                total = total + self.config.contrastive_weight * contrastive
+                stats["D/contrastive"] = _item(contrastive)
         stats["D/total"] = _item(total)
         return total, stats
 
