@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from safetensors.torch import save_file
 
 from gigagan.config import LossConfig, ModelConfig
+from gigagan.errors import GigaGANError
 from gigagan.models import Discriminator, Generator
 from gigagan.models.clip import clip_architecture
 from gigagan.training import GigaGANLoss, TrainingBatch, mismatched_indices, r1_penalty
@@ -243,3 +244,10 @@ def test_contrastive_weight_adds_the_term_to_both_players(tiny: ModelConfig, wei
         embed = discriminator.heads[-1].embed_text.weight
         assert embed.grad is not None and embed.grad.abs().sum() > 0
         assert 0 < d_stats["D/contrastive"] < 10
+
+
+def test_contrastive_weight_without_a_dense_head_is_refused(tiny: ModelConfig) -> None:
+    generator = Generator(tiny.generator)
+    discriminator = Discriminator(dataclasses.replace(tiny.discriminator, dense_final_head=False))
+    with pytest.raises(GigaGANError, match="dense_final_head"):
+        GigaGANLoss(generator, discriminator, LossConfig(contrastive_weight=0.3))

@@ -23,9 +23,10 @@ from torch import Tensor, nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from gigagan.config import MISMATCH_STRATEGIES, CLIPConfig, LossConfig
+from gigagan.errors import GigaGANError
 from gigagan.models import Discriminator, Generator
 from gigagan.models.clip import CLIPTokenizer, build_clip_model, clip_image_size, clip_preprocess
-from gigagan.models.discriminator import DiscriminatorOutput
+from gigagan.models.discriminator import DenseHead, DiscriminatorOutput
 from gigagan.models.text import CLIPTextFeatures, TextEncoding
 from gigagan.nn import image_pyramid
 from gigagan.training.augment import AugmentParams, augment_pyramid
@@ -165,6 +166,11 @@ class GigaGANLoss:
         autocast_dtype: torch.dtype | None = None,
         noise_mode: str = "random",
     ) -> None:
+        if config.contrastive_weight > 0 and not isinstance(discriminator.heads[-1], DenseHead):
+            raise GigaGANError(
+                "loss.contrastive_weight needs a discriminator with a shared dense final head "
+                "(discriminator.dense_final_head=true, separate_heads=false)"
+            )
         self.generator = generator
         self.discriminator = discriminator
         self.config = config
