@@ -109,10 +109,10 @@ def contrastive_loss(image_embeddings: list[Tensor], caption_embedding: Tensor, 
     same caption text are left out of the softmax rather than counted as wrong."""
     if not image_embeddings:
         return caption_embedding.new_zeros(())
-    index = {caption: i for i, caption in enumerate(dict.fromkeys(captions))}
-    ids = torch.tensor([index[c] for c in captions], device=caption_embedding.device)
-    duplicate = (ids[:, None] == ids[None, :]) & ~torch.eye(len(captions), dtype=torch.bool, device=ids.device)
-    targets = torch.arange(len(captions), device=ids.device)
+    device = caption_embedding.device
+    same_text = torch.tensor([[a == b for b in captions] for a in captions], device=device)
+    duplicate = same_text & ~torch.eye(len(captions), dtype=torch.bool, device=device)
+    targets = torch.arange(len(captions), device=device)
     terms = []
     for image in image_embeddings:
         logits = image.float() @ caption_embedding.float().t()
@@ -248,7 +248,7 @@ class GigaGANLoss:
                 mismatch = adversarial_loss(out.mismatched, real=False, rows=batch.mismatch_valid)
                 total = total + self.config.matching_aware_weight * mismatch
                 stats["G/matching_aware"] = _item(mismatch)
-            if self.config.contrastive_weight > 0 and out.caption_embedding is not None:
+            if self.config.contrastive_weight > 0:
                 contrastive = contrastive_loss(out.image_embeddings, out.caption_embedding, batch.captions)
                 total = total + self.config.contrastive_weight * contrastive
                 stats["G/contrastive"] = _item(contrastive)
@@ -294,7 +294,7 @@ class GigaGANLoss:
                 mismatch = adversarial_loss(out_real.mismatched, real=False, rows=batch.mismatch_valid)
                 total = total + self.config.matching_aware_weight * mismatch
                 stats["D/matching_aware"] = _item(mismatch)
-            if self.config.contrastive_weight > 0 and out_real.caption_embedding is not None:
+            if self.config.contrastive_weight > 0:
                 contrastive = contrastive_loss(out_real.image_embeddings, out_real.caption_embedding, batch.captions)
                 total = total + self.config.contrastive_weight * contrastive
                 stats["D/contrastive"] = _item(contrastive)
