@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from _bench_common import write_result
-from gigagan.data.shapes import COLORS, ShapeAttributes, render, to_tensor
+from gigagan.data.shapes import COLORS, SHAPES, ShapeAttributes, render, to_tensor
 from reference_gan import (
     RESOLUTION,
     Batch,
@@ -163,8 +163,21 @@ def recoloured(attributes: list[ShapeAttributes], seed: int) -> torch.Tensor:
     return torch.stack(images)
 
 
+def reshaped(attributes: list[ShapeAttributes], seed: int) -> torch.Tensor:
+    """The same pictures with each object drawn as another shape (same colour, place and size): a
+    negative that only a D reading the object's shape under the caption rejects."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for item in attributes:
+        others = [s for s in SHAPES if s != item.shape]
+        images.append(to_tensor(render(dataclasses.replace(item, shape=str(rng.choice(others))), RESOLUTION)))
+    return torch.stack(images)
+
+
 def negatives(kind: str, batch: Batch, seed: int) -> torch.Tensor:
-    return empty_fields(batch.attributes, batch.images) if kind == "empty" else recoloured(batch.attributes, seed)
+    if kind == "empty":
+        return empty_fields(batch.attributes, batch.images)
+    return recoloured(batch.attributes, seed) if kind == "recolour" else reshaped(batch.attributes, seed)
 
 
 def main() -> None:
@@ -196,9 +209,9 @@ def main() -> None:
     parser.add_argument("--logit-scale", type=float, default=1.0, help="multiply every logit (a hotter D)")
     parser.add_argument(
         "--negative",
-        choices=("empty", "recolour"),
+        choices=("empty", "recolour", "reshape"),
         default="empty",
-        help="the fake: the object painted out, or drawn in another colour (same caption)",
+        help="the fake: the object painted out, or drawn in another colour or shape (same caption)",
     )
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=32)
