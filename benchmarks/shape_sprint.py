@@ -1,0 +1,213 @@
+"""How fast does a GAN learn the object's *shape*? A short probe on a `shapes` subset.
+
+In the full `shapes` task the shape is learned last (after background, position, size and colour)
+and only after ~150k-230k images even by the reference DCGAN, so a 10-minute run on one thread
+says nothing about it. Here the other attributes are pinned (by default: a large object in the
+centre, one colour, one background) and only the shape varies, so the speed at which a model learns
+to draw the asked shape shows within minutes. The `quickstart` GAN (with the same `--model-set` /
+`--train-set` overrides as `bench_quickstart.py`) or the reference GAN (`--model reference`) trains
+for a wall-clock budget on the subset; every `--curve-every` minutes its samples for fresh subset
+prompts are read back by the shapes verifier. Prints the curve and writes JSON.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/shape_sprint.py --minutes 8
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/shape_sprint.py --minutes 8 --model reference
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/shape_sprint.py --colors red,yellow --positions left,right
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from _bench_common import write_result
+from bench_quickstart import sample_images
+from gigagan import get_preset
+from gigagan.config import preset_training, with_overrides
+from gigagan.data import BatchStream
+from gigagan.data.shapes import (
+    COLORS,
+    OFFSET_JITTER,
+    POSITIONS,
+    SCALE_JITTER,
+    SHAPES,
+    SIZES,
+    ShapeAttributes,
+    attribute_accuracy,
+    caption,
+    render,
+    to_tensor,
+)
+from gigagan.training import Trainer
+from reference_gan import (
+    RESOLUTION,
+    Batch,
+    ReferenceSettings,
+    ReferenceTrainer,
+    attribute_labels,
+    nested_overrides,
+    save_grid,
+)
+
+
+class Subset:
+    """The attribute values a sprint draws from; every draw has the dataset's own jitter."""
+
+    def __init__(
+        self, shapes: list[str], colors: list[str], backgrounds: list[str], sizes: list[str], positions: list[str]
+    ) -> None:
+        for name, values, allowed in (
+            ("shapes", shapes, SHAPES),
+            ("colors", colors, COLORS),
+            ("backgrounds", backgrounds, COLORS),
+            ("sizes", sizes, SIZES),
+            ("positions", positions, POSITIONS),
+        ):
+            unknown = [v for v in values if v not in allowed]
+            if unknown or not values:
+                raise SystemExit(f"--{name}: {unknown or 'empty'} not in {allowed}")
+        self.values = (shapes, colors, backgrounds, sizes, positions)
+        if not any(c != b for c in colors for b in backgrounds):
+            raise SystemExit("every colour equals every background")
+
+    def draw(self, rng: np.random.Generator) -> ShapeAttributes:
+        while True:
+            shape, color, background, size, position = (str(v[rng.integers(len(v))]) for v in self.values)
+            if color != background:
+                break
+        offset_x, offset_y = rng.uniform(-OFFSET_JITTER, OFFSET_JITTER, size=2)
+        scale = rng.uniform(1 - SCALE_JITTER, 1 + SCALE_JITTER)
+        return ShapeAttributes(shape, color, background, size, position, float(offset_x), float(offset_y), float(scale))
+
+    def prompts(self, count: int, seed: int) -> list[tuple[str, ShapeAttributes]]:
+        rng = np.random.default_rng([seed, 0xE7A1])
+        attributes = [self.draw(rng) for _ in range(count)]
+        return [(caption(a), a) for a in attributes]
+
+
+class SubsetDataset(Dataset):
+    """Training items for `Trainer` (a pure function of the index, like `ShapesDataset`)."""
+
+    def __init__(self, subset: Subset, seed: int, length: int = 1 << 20) -> None:
+        self.subset, self.seed, self.length = subset, seed, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict:
+        attributes = self.subset.draw(np.random.default_rng([self.seed, index]))
+        return {"image": to_tensor(render(attributes, RESOLUTION)), "caption": caption(attributes)}
+
+
+class SubsetStream:
+    """Training batches for `ReferenceTrainer` (its `ShapesStream` interface)."""
+
+    def __init__(self, subset: Subset, seed: int) -> None:
+        self.subset, self.rng = subset, np.random.default_rng(seed)
+
+    def batch(self, size: int) -> Batch:
+        attributes = [self.subset.draw(self.rng) for _ in range(size)]
+        images = torch.stack([to_tensor(render(a, RESOLUTION)) for a in attributes])
+        return Batch(images, attributes, [caption(a) for a in attributes], attribute_labels(attributes))
+
+
+def run_quickstart(args: argparse.Namespace, subset: Subset, score) -> tuple[list[dict], torch.Tensor]:
+    class SubsetTrainer(Trainer):
+        def _build_stream(self) -> BatchStream:
+            self.dataset = SubsetDataset(subset, self.config.seed)
+            return BatchStream(self.dataset, self.local_batch, seed=self.config.seed)
+
+    overrides = {"data": "shapes", "max_steps": 10**9, "max_minutes": args.minutes, "seed": args.seed}
+    overrides |= {"sample_every": 10**9, "checkpoint_every": 10**9, "log_every": 10}
+    overrides |= nested_overrides(args.train_set)
+    config = preset_training("quickstart", overrides)
+    model_config = with_overrides(get_preset("quickstart"), nested_overrides(args.model_set))
+    trainer = SubsetTrainer(model_config, config, args.out, progress=False)
+    curve: list[dict] = []
+    started = time.perf_counter()
+
+    def on_step(step: int, stats: dict[str, float]) -> None:
+        if time.perf_counter() - started >= (len(curve) + 1) * args.curve_every * 60:
+            curve.append(score(step, trainer.images_seen, lambda p, s: sample_images(trainer.ema.model.eval(), p, s)))
+
+    trainer.on_step = on_step
+    result = trainer.run()
+    if not curve or curve[-1]["step"] != result.step:
+        curve.append(score(result.step, result.images_seen, lambda p, s: sample_images(trainer.ema.model.eval(), p, s)))
+    return curve, sample_images(trainer.ema.model.eval(), subset.prompts(64, seed=1), seed=1)
+
+
+def run_reference(args: argparse.Namespace, subset: Subset, score) -> tuple[list[dict], torch.Tensor]:
+    settings = ReferenceSettings(
+        conditioning=args.reference_conditioning,
+        minutes=args.minutes,
+        seed=args.seed,
+        threads=torch.get_num_threads(),
+        eval_every_minutes=10**9,
+    )
+    reference = ReferenceTrainer(settings)
+    reference.data = SubsetStream(subset, args.seed)
+    curve: list[dict] = []
+    train_seconds = 0.0
+    while train_seconds < args.minutes * 60:
+        tick = time.perf_counter()
+        reference.train_step()
+        train_seconds += time.perf_counter() - tick
+        if train_seconds >= (len(curve) + 1) * args.curve_every * 60 or train_seconds >= args.minutes * 60:
+            curve.append(score(reference.step, reference.step * settings.batch_size, reference.sample))
+    return curve, reference.sample(subset.prompts(64, seed=1), seed=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=("quickstart", "reference"), default="quickstart")
+    parser.add_argument("--reference-conditioning", choices=("labels", "captions"), default="captions")
+    parser.add_argument("--minutes", type=float, default=8.0, help="training wall-clock budget")
+    parser.add_argument("--curve-every", type=float, default=2.0, help="minutes between curve points")
+    parser.add_argument("--samples", type=int, default=160, help="subset prompts scored per curve point")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shapes", default=",".join(SHAPES))
+    parser.add_argument("--colors", default="red")
+    parser.add_argument("--backgrounds", default="blue")
+    parser.add_argument("--sizes", default="large")
+    parser.add_argument("--positions", default="center")
+    parser.add_argument("--model-set", action="append", default=[], metavar="FIELD=JSON")
+    parser.add_argument("--train-set", action="append", default=[], metavar="FIELD=JSON")
+    parser.add_argument("--out", type=Path, default=Path("runs/shape-sprint"))
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/shape_sprint.json"))
+    parser.add_argument("--grid", type=Path, default=None, help="also save a PNG of 64 subset samples")
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    subset = Subset(
+        *(getattr(args, name).split(",") for name in ("shapes", "colors", "backgrounds", "sizes", "positions"))
+    )
+    prompts = subset.prompts(args.samples, args.seed)
+    started = time.perf_counter()
+
+    def score(step: int, images_seen: int, sample) -> dict:
+        accuracy = attribute_accuracy(sample(prompts, args.seed), [a for _, a in prompts])
+        point = {"minutes": (time.perf_counter() - started) / 60, "step": step, "images_seen": images_seen, **accuracy}
+        print(
+            f"{point['minutes']:5.1f} min, step {step:5d}, {images_seen:7d} images: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in accuracy.items()),
+            flush=True,
+        )
+        return point
+
+    run = run_quickstart if args.model == "quickstart" else run_reference
+    curve, grid = run(args, subset, score)
+    if args.grid is not None:
+        save_grid(grid, args.grid)
+    chance = 1 / len(subset.values[0])
+    write_result(
+        args.json,
+        {"args": {k: str(v) for k, v in vars(args).items()}, "shape_chance": chance, "curve": curve},
+    )
+
+
+if __name__ == "__main__":
+    main()
