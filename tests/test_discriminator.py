@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from gigagan.config import ModelConfig
+from gigagan.errors import GigaGANError
 from gigagan.models import Discriminator, Generator
 from gigagan.models.discriminator import AttentionPool, DenseHead, PredictionHead
 from gigagan.nn import image_pyramid, laplacian_bands, upsample2x
@@ -106,6 +107,34 @@ def test_dense_head_sees_where_features_are_and_a_patch_head_does_not() -> None:
     patch, dense = PredictionHead(8, 12, 16), DenseHead(8, 4, 12, 16)
     assert torch.allclose(patch(features, t).mean(dim=1), patch(moved, t).mean(dim=1), atol=1e-5)
     assert not torch.allclose(dense(features, t), dense(moved, t), atol=1e-3)
+
+
+def test_pooled_dense_head_shares_what_it_learns_across_places() -> None:
+    """The pooled term of the dense head's embedding depends on what the features show, not where:
+    with the per-position weights zeroed, moving the content leaves the logit unchanged, and the
+    gradient that one example gives the pooled weights is the same wherever the content sits."""
+    torch.manual_seed(0)
+    features = torch.randn(3, 8, 4, 4)
+    moved = torch.roll(features, shifts=(1, 2), dims=(2, 3))
+    t = torch.randn(3, 16)
+    head = DenseHead(8, 4, 12, 16, pooled=True)
+    assert not torch.allclose(head(features, t), DenseHead(8, 4, 12, 16)(features, t), atol=1e-3)
+    with torch.no_grad():
+        head.dense.weight.zero_()
+    assert torch.allclose(head(features, t), head(moved, t), atol=1e-5)
+    gradients = []
+    for x in (features, moved):
+        head.zero_grad()
+        head(x, t).sum().backward()
+        gradients.append(head.pooled.weight.grad.clone())
+    assert gradients[0].abs().sum() > 0 and torch.allclose(*gradients, atol=1e-5)
+
+
+def test_pooled_dense_head_needs_the_dense_head(tiny: ModelConfig) -> None:
+    with pytest.raises(GigaGANError, match="dense_head_pooled needs dense_final_head"):
+        Discriminator(dataclasses.replace(tiny.discriminator, dense_final_head=False, dense_head_pooled=True))
+    config = dataclasses.replace(tiny.discriminator, dense_final_head=True, dense_head_pooled=True)
+    assert Discriminator(config).heads[-1].pooled is not None
 
 
 def test_laplacian_bands_reconstruct_the_pyramid_and_vanish_on_flat_images() -> None:

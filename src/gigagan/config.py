@@ -129,6 +129,9 @@ class DiscriminatorConfig:
     vision_aided: VisionAidedConfig | None = None
     # the coarsest (4x4) depth predicts one logit per image from all its positions (see DenseHead)
     dense_final_head: bool = False
+    # the dense head's image embedding also reads the spatial mean of the coarsest features, so what
+    # an object looks like is learned once for every place it can be (see DenseHead)
+    dense_head_pooled: bool = False
     # learned position embeddings on the features every head reads (see MultiScaleDiscriminator)
     head_positions: bool = False
     # one prediction head per (input level, output depth) pair instead of one per depth shared by
@@ -165,6 +168,8 @@ class DiscriminatorConfig:
         if self.input_mode not in DISCRIMINATOR_INPUT_MODES:
             modes = ", ".join(DISCRIMINATOR_INPUT_MODES)
             raise GigaGANError(f"discriminator input_mode must be one of {modes}, got {self.input_mode!r}")
+        if self.dense_head_pooled and not self.dense_final_head:
+            raise GigaGANError("discriminator dense_head_pooled needs dense_final_head")
 
 
 DISCRIMINATOR_INPUT_MODES = (

@@ -130,20 +130,32 @@ class DenseHead(nn.Module):
     A per-position head applies the same 1x1 function everywhere, so it can judge whether a patch
     looks real under the caption but not whether the right thing is in the right place: an empty
     field of the caption's background colour is, patch by patch, as real as a picture with its
-    object. A dense head sees where things are, which is what lets D ask for the object."""
+    object. A dense head sees where things are, which is what lets D ask for the object. But its
+    weights differ per position, so what the object looks like must be learned at every place
+    anew; with `pooled`, h also gets a term from the features' spatial mean, shared by every place."""
 
     def __init__(
-        self, in_channels: int, resolution: int, head_channels: int, t_dim: int, projection_only: bool = False
+        self,
+        in_channels: int,
+        resolution: int,
+        head_channels: int,
+        t_dim: int,
+        projection_only: bool = False,
+        pooled: bool = False,
     ) -> None:
         super().__init__()
         self.dense = EqualLinear(in_channels * resolution * resolution, head_channels, activation=True)
+        self.pooled = EqualLinear(in_channels, head_channels, activation=True) if pooled else None
         self.to_logit = None if projection_only else EqualLinear(head_channels, 1)
         self.embed_text = EqualLinear(t_dim, head_channels)
         self.projection_gain = 1.0 / math.sqrt(head_channels)
 
     def embed_image(self, x: Tensor) -> Tensor:
         """[B, C, r, r] features -> [B, head_channels] image embedding h."""
-        return self.dense(x.flatten(1))
+        h = self.dense(x.flatten(1))
+        if self.pooled is not None:
+            h = h + self.pooled(x.mean(dim=(2, 3)))
+        return h
 
     def embed_caption(self, t: Tensor) -> Tensor:
         """[B, t_dim] t_D -> [B, head_channels], scaled so that <h, embed_caption(t)> is the projection term."""
@@ -252,6 +264,7 @@ class MultiScaleDiscriminator(PretrainedModel):
         config: Any,
         head_extra_channels: int = 0,
         dense_final_head: bool = False,
+        dense_head_pooled: bool = False,
         head_positions: bool = False,
         input_mode: str = "image",
         separate_heads: bool = False,
@@ -292,7 +305,14 @@ class MultiScaleDiscriminator(PretrainedModel):
             if head_reads_coarsest_image and depth == coarsest:
                 channels += 3  # the 4x4 RGB image
             if dense_final_head and depth == coarsest:
-                return DenseHead(channels, config.resolutions[0], config.head_channels, config.t_dim, projection_only)
+                return DenseHead(
+                    channels,
+                    config.resolutions[0],
+                    config.head_channels,
+                    config.t_dim,
+                    projection_only,
+                    pooled=dense_head_pooled,
+                )
             return PredictionHead(channels, config.head_channels, config.t_dim, projection_only)
 
         # one head per depth shared by every path that reaches it (the paper's psi_j), or with
@@ -430,6 +450,7 @@ class Discriminator(MultiScaleDiscriminator):
         super().__init__(
             config,
             dense_final_head=config.dense_final_head,
+            dense_head_pooled=config.dense_head_pooled,
             head_positions=config.head_positions,
             input_mode=config.input_mode,
             separate_heads=config.separate_heads,
