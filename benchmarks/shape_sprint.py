@@ -142,12 +142,21 @@ def run_quickstart(args: argparse.Namespace, subset: Subset, score) -> tuple[lis
 
 
 def run_reference(args: argparse.Namespace, subset: Subset, score) -> tuple[list[dict], torch.Tensor]:
+    defaults = ReferenceSettings()
+    changes = {}
+    for assignment in args.reference_set:
+        name, _, text = assignment.partition("=")
+        if not hasattr(defaults, name):
+            raise SystemExit(f"--reference-set: ReferenceSettings has no field {name!r}")
+        kind = type(getattr(defaults, name))
+        changes[name] = text.lower() in ("1", "true", "yes") if kind is bool else kind(text)
     settings = ReferenceSettings(
         conditioning=args.reference_conditioning,
         minutes=args.minutes,
         seed=args.seed,
         threads=torch.get_num_threads(),
         eval_every_minutes=10**9,
+        **changes,
     )
     reference = ReferenceTrainer(settings)
     reference.data = SubsetStream(subset, args.seed)
@@ -166,6 +175,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("quickstart", "reference"), default="quickstart")
     parser.add_argument("--reference-conditioning", choices=("labels", "captions"), default="captions")
+    parser.add_argument(
+        "--reference-set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a reference_gan.ReferenceSettings field, e.g. batch_size=16 or generator=gigagan",
+    )
     parser.add_argument("--minutes", type=float, default=8.0, help="training wall-clock budget")
     parser.add_argument("--curve-every", type=float, default=2.0, help="minutes between curve points")
     parser.add_argument("--samples", type=int, default=160, help="subset prompts scored per curve point")
