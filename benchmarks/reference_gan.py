@@ -22,6 +22,7 @@ does.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import time
@@ -102,9 +103,13 @@ class ShapesStream:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
 
-    def batch(self, size: int) -> Batch:
+    def attributes(self, size: int) -> list[ShapeAttributes]:
+        """`size` random items' attributes (subclasses draw from another distribution)."""
         indices = self.rng.integers(0, 2**31, size=size)
-        attributes = [sample_attributes(self.seed, int(i), "train") for i in indices]
+        return [sample_attributes(self.seed, int(i), "train") for i in indices]
+
+    def batch(self, size: int) -> Batch:
+        attributes = self.attributes(size)
         images = torch.stack([to_tensor(render(a, RESOLUTION)) for a in attributes])
         return Batch(images, attributes, [caption(a) for a in attributes], attribute_labels(attributes))
 
@@ -435,8 +440,15 @@ class ReferenceTrainer:
         prompts = heldout_prompts(count, seed=seed)
         return attribute_accuracy(self.sample(prompts, seed), [a for _, a in prompts])
 
-    def run(self, on_eval: Callable[[dict], None] | None = None) -> dict:
+    def run(
+        self,
+        on_eval: Callable[[dict], None] | None = None,
+        evaluate: Callable[[], dict[str, float]] | None = None,
+    ) -> dict:
+        """Train for the budget; every `eval_every_minutes` of training time score `evaluate()`
+        (default: `eval_samples` held-out prompts) into the curve."""
         s = self.settings
+        evaluate = evaluate or (lambda: self.evaluate(s.eval_samples))
         started = time.perf_counter()
         curve = []
         train_seconds = 0.0
@@ -447,11 +459,16 @@ class ReferenceTrainer:
             if self.step % 25 == 0:
                 self.log.append({"step": self.step, **stats})
             if train_seconds >= (len(curve) + 1) * s.eval_every_minutes * 60 or train_seconds >= s.minutes * 60:
-                point = {"minutes": train_seconds / 60, "step": self.step, **self.evaluate(s.eval_samples)}
+                point = {"minutes": train_seconds / 60, "step": self.step, **evaluate()}
                 curve.append(point)
                 if on_eval:
                     on_eval(point)
         return {"settings": asdict(s), "curve": curve, "log": self.log, "wall_seconds": time.perf_counter() - started}
+
+
+def setting_value(default: object, text: str) -> object:
+    """A command-line value for a ReferenceSettings field, typed like its default."""
+    return text.lower() in ("1", "true", "yes") if isinstance(default, bool) else type(default)(text)
 
 
 def format_row(point: dict) -> str:
@@ -464,8 +481,7 @@ def main() -> None:
     defaults = ReferenceSettings()
     for name, value in asdict(defaults).items():
         flag = "--" + name.replace("_", "-")
-        kind = (lambda text: text.lower() in ("1", "true", "yes")) if isinstance(value, bool) else type(value)
-        parser.add_argument(flag, type=kind, default=value)
+        parser.add_argument(flag, type=functools.partial(setting_value, value), default=value)
     parser.add_argument("--json", type=Path, default=None, help="default: benchmarks/results/reference_<tag>.json")
     parser.add_argument("--grid", type=Path, default=None, help="also save a PNG of 64 held-out samples")
     args = parser.parse_args()

@@ -45,12 +45,12 @@ from gigagan.data.shapes import (
 from gigagan.training import Trainer
 from reference_gan import (
     RESOLUTION,
-    Batch,
     ReferenceSettings,
     ReferenceTrainer,
-    attribute_labels,
+    ShapesStream,
     nested_overrides,
     save_grid,
+    setting_value,
 )
 
 
@@ -103,16 +103,15 @@ class SubsetDataset(Dataset):
         return {"image": to_tensor(render(attributes, RESOLUTION)), "caption": caption(attributes)}
 
 
-class SubsetStream:
-    """Training batches for `ReferenceTrainer` (its `ShapesStream` interface)."""
+class SubsetStream(ShapesStream):
+    """Training batches of the subset for `ReferenceTrainer`."""
 
     def __init__(self, subset: Subset, seed: int) -> None:
-        self.subset, self.rng = subset, np.random.default_rng(seed)
+        super().__init__(seed)
+        self.subset = subset
 
-    def batch(self, size: int) -> Batch:
-        attributes = [self.subset.draw(self.rng) for _ in range(size)]
-        images = torch.stack([to_tensor(render(a, RESOLUTION)) for a in attributes])
-        return Batch(images, attributes, [caption(a) for a in attributes], attribute_labels(attributes))
+    def attributes(self, size: int) -> list[ShapeAttributes]:
+        return [self.subset.draw(self.rng) for _ in range(size)]
 
 
 def run_quickstart(args: argparse.Namespace, subset: Subset, score) -> tuple[list[dict], torch.Tensor]:
@@ -130,15 +129,18 @@ def run_quickstart(args: argparse.Namespace, subset: Subset, score) -> tuple[lis
     curve: list[dict] = []
     started = time.perf_counter()
 
+    def sample(prompts: list, seed: int) -> torch.Tensor:
+        return sample_images(trainer.ema.model.eval(), prompts, seed)
+
     def on_step(step: int, stats: dict[str, float]) -> None:
         if time.perf_counter() - started >= (len(curve) + 1) * args.curve_every * 60:
-            curve.append(score(step, trainer.images_seen, lambda p, s: sample_images(trainer.ema.model.eval(), p, s)))
+            curve.append(score(step, trainer.images_seen, sample))
 
     trainer.on_step = on_step
     result = trainer.run()
     if not curve or curve[-1]["step"] != result.step:
-        curve.append(score(result.step, result.images_seen, lambda p, s: sample_images(trainer.ema.model.eval(), p, s)))
-    return curve, sample_images(trainer.ema.model.eval(), subset.prompts(64, seed=1), seed=1)
+        curve.append(score(result.step, result.images_seen, sample))
+    return curve, sample(subset.prompts(64, seed=1), seed=1)
 
 
 def run_reference(args: argparse.Namespace, subset: Subset, score) -> tuple[list[dict], torch.Tensor]:
@@ -148,26 +150,24 @@ def run_reference(args: argparse.Namespace, subset: Subset, score) -> tuple[list
         name, _, text = assignment.partition("=")
         if not hasattr(defaults, name):
             raise SystemExit(f"--reference-set: ReferenceSettings has no field {name!r}")
-        kind = type(getattr(defaults, name))
-        changes[name] = text.lower() in ("1", "true", "yes") if kind is bool else kind(text)
+        changes[name] = setting_value(getattr(defaults, name), text)
     settings = ReferenceSettings(
         conditioning=args.reference_conditioning,
         minutes=args.minutes,
         seed=args.seed,
         threads=torch.get_num_threads(),
-        eval_every_minutes=10**9,
+        eval_every_minutes=args.curve_every,
         **changes,
     )
     reference = ReferenceTrainer(settings)
     reference.data = SubsetStream(subset, args.seed)
     curve: list[dict] = []
-    train_seconds = 0.0
-    while train_seconds < args.minutes * 60:
-        tick = time.perf_counter()
-        reference.train_step()
-        train_seconds += time.perf_counter() - tick
-        if train_seconds >= (len(curve) + 1) * args.curve_every * 60 or train_seconds >= args.minutes * 60:
-            curve.append(score(reference.step, reference.step * settings.batch_size, reference.sample))
+
+    def evaluate() -> dict:
+        curve.append(score(reference.step, reference.step * settings.batch_size, reference.sample))
+        return curve[-1]
+
+    reference.run(evaluate=evaluate)
     return curve, reference.sample(subset.prompts(64, seed=1), seed=1)
 
 
