@@ -252,9 +252,15 @@ class GigaGANDiscriminatorAdapter(nn.Module):
     conditioning through D's own text MLP."""
 
     def __init__(
-        self, condition: nn.Module, dense_final_head: bool, overrides: list[str] = (), own_text: bool = False
+        self,
+        condition: nn.Module,
+        dense_final_head: bool,
+        overrides: list[str] = (),
+        own_text: bool = False,
+        predictions: str = "",
     ) -> None:
         super().__init__()
+        self.predictions = [item.split(":") for item in predictions.split(",") if item]
         config = get_preset("quickstart").discriminator
         config.vision_aided = None
         config.dense_final_head = dense_final_head
@@ -280,7 +286,16 @@ class GigaGANDiscriminatorAdapter(nn.Module):
         wrong_t = self.t_d(wrong, wrong.clip) if wrong is not None else None
         out = self.discriminator(pyramid, self.t_d(batch, clip), use_vision_aided=False, mismatched_text=wrong_t)
         self.last_pairs = out.pairs
-        return out.multiscale, out.mismatched
+        keep = [k for k, pair in enumerate(out.pairs) if self.counts(pair)]
+        return [out.multiscale[k] for k in keep], ([out.mismatched[k] for k in keep] if out.mismatched else [])
+
+    def counts(self, pair: tuple[int, int]) -> bool:
+        """Whether the (input level, output depth) prediction is in the loss: every one without
+        `predictions`, else those whose depth ("d") or pair ("s:d") is listed (0 = finest)."""
+        source, depth = pair
+        return not self.predictions or any(
+            int(item[-1]) == depth and (len(item) == 1 or int(item[0]) == source) for item in self.predictions
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +311,9 @@ class ReferenceSettings:
     discriminator: str = "dcgan"  # dcgan | gigagan
     dense_final_head: bool = False  # GigaGAN D only: DiscriminatorConfig.dense_final_head
     discriminator_set: str = ""  # GigaGAN D only: "field=JSON;field=JSON" DiscriminatorConfig overrides
+    # GigaGAN D only: the MS-I/O predictions in the loss, "d,s:d,..." by output depth d or (input
+    # level s, depth d), 0 = finest; "" = all
+    discriminator_predictions: str = ""
     minutes: float = 2.0
     batch_size: int = 64
     lr_generator: float = 2e-4
@@ -349,6 +367,7 @@ class ReferenceTrainer:
                 make_condition(d_conditioning, dim),
                 settings.dense_final_head,
                 [item for item in settings.discriminator_set.split(";") if item],
+                predictions=settings.discriminator_predictions,
             )
         betas = (settings.beta1, settings.beta2)
         self.opt_g = torch.optim.Adam(

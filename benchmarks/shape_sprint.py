@@ -17,17 +17,20 @@ prompts are read back by the shapes verifier. Prints the curve and writes JSON.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from _bench_common import write_result
 from bench_quickstart import sample_images
 from gigagan import get_preset
-from gigagan.config import preset_training, with_overrides
+from gigagan.config import DiscriminatorConfig, preset_training, with_overrides
 from gigagan.data import BatchStream
 from gigagan.data.shapes import (
     COLORS,
@@ -42,6 +45,10 @@ from gigagan.data.shapes import (
     render,
     to_tensor,
 )
+from gigagan.models import Discriminator
+from gigagan.models.discriminator import DiscriminatorOutput
+from gigagan.models.text import CLIPTextFeatures
+from gigagan.nn import EqualLinear
 from gigagan.training import Trainer
 from reference_gan import (
     RESOLUTION,
@@ -114,8 +121,76 @@ class SubsetStream(ShapesStream):
         return [self.subset.draw(self.rng) for _ in range(size)]
 
 
+class StridedConv(nn.Module):
+    """A 4x4 stride-2 convolution with equalized learning rate (so the preset's D rate suits it)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 4, stride: int = 2) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
+        self.stride, self.padding = stride, (kernel_size - stride) // 2 if stride > 1 else 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight * self.gain, self.bias, stride=self.stride, padding=self.padding)
+
+
+class DCGANTrunkDiscriminator(Discriminator):
+    """The reference's DCGAN discriminator (32 -> 16 -> 8 -> 4 px strided convolutions, one logit per
+    image: linear(features) + <embed(t_D), sum-pooled features>) with our text branch's t_D, behind
+    our `Discriminator`'s interface, so that our trainer and loss train it (a bisection hybrid: our
+    GAN with the reference's D). It reads the pyramid's finest level only; the contrastive term
+    scores the pooled features against embed(t_D). The MS-I/O modules built by the parent stay
+    unused."""
+
+    def __init__(self, config: DiscriminatorConfig, width: int = 64) -> None:
+        super().__init__(config)
+        self.body = nn.Sequential(
+            StridedConv(3, width),
+            nn.LeakyReLU(0.2),
+            StridedConv(width, width * 2),
+            nn.LeakyReLU(0.2),
+            StridedConv(width * 2, width * 4),
+            nn.LeakyReLU(0.2),
+        )
+        self.to_logit = StridedConv(width * 4, 1, kernel_size=4, stride=1)
+        self.embed = EqualLinear(config.t_dim, width * 4)
+
+    def forward(
+        self,
+        pyramid: list[Tensor],
+        text: CLIPTextFeatures | Tensor,
+        use_vision_aided: bool = True,
+        mismatched_text: Tensor | None = None,
+    ) -> DiscriminatorOutput:
+        self.check_pyramid(pyramid)
+        t = text if isinstance(text, Tensor) else self.encode_text(text)
+        h = self.body(pyramid[0])
+        # the coarser levels enter with weight 0, so R1 (which differentiates by every level) runs
+        unconditional = self.to_logit(h).flatten(1) + sum(0.0 * level.sum() for level in pyramid[1:])
+        pooled = h.sum(dim=(2, 3))
+
+        def logit(code: Tensor) -> Tensor:
+            return unconditional + (pooled * self.embed(code)).sum(1, keepdim=True)
+
+        return DiscriminatorOutput(
+            multiscale=[logit(t)],
+            pairs=[(0, self.num_levels - 1)],
+            vision=[],
+            mismatched=[logit(mismatched_text)] if mismatched_text is not None else [],
+            image_embeddings=[pooled],
+            caption_embedding=self.embed(t),
+        )
+
+
 def run_quickstart(args: argparse.Namespace, subset: Subset, score) -> tuple[list[dict], torch.Tensor]:
     class SubsetTrainer(Trainer):
+        def _build_networks(self) -> tuple[nn.Module, nn.Module]:
+            generator, discriminator = super()._build_networks()
+            if args.discriminator == "dcgan":
+                discriminator = DCGANTrunkDiscriminator(self.model_config.discriminator)
+            return generator, discriminator
+
         def _build_stream(self) -> BatchStream:
             self.dataset = SubsetDataset(subset, self.config.seed)
             return BatchStream(self.dataset, self.local_batch, seed=self.config.seed)
@@ -174,6 +249,12 @@ def run_reference(args: argparse.Namespace, subset: Subset, score) -> tuple[list
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("quickstart", "reference"), default="quickstart")
+    parser.add_argument(
+        "--discriminator",
+        choices=("gigagan", "dcgan"),
+        default="gigagan",
+        help="quickstart only: our D, or the reference's DCGAN D on our t_D (DCGANTrunkDiscriminator)",
+    )
     parser.add_argument("--reference-conditioning", choices=("labels", "captions"), default="captions")
     parser.add_argument(
         "--reference-set",
