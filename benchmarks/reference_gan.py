@@ -109,7 +109,11 @@ class ShapesStream:
         return [sample_attributes(self.seed, int(i), "train") for i in indices]
 
     def batch(self, size: int) -> Batch:
-        attributes = self.attributes(size)
+        return self.batch_of(self.attributes(size))
+
+    @staticmethod
+    def batch_of(attributes: list[ShapeAttributes]) -> Batch:
+        """The rendered, captioned and labelled batch of the given items."""
         images = torch.stack([to_tensor(render(a, RESOLUTION)) for a in attributes])
         return Batch(images, attributes, [caption(a) for a in attributes], attribute_labels(attributes))
 
