@@ -142,7 +142,7 @@ class CaptionCondition(nn.Module):
 
     def __init__(self, width: int, num_layers: int, num_heads: int, ff_mult: int) -> None:
         super().__init__()
-        self.layers = TextLayers(width, num_layers, num_heads, ff_mult)
+        self.layers = TextLayers(width, num_layers, num_heads, ff_mult, equalized=False)  # trained at 0.0002
 
     def forward(self, batch: Batch, clip: CLIPTextFeatures | None) -> TextEncoding:
         assert clip is not None

@@ -126,9 +126,11 @@ def trim_padding(*token_ids: Tensor) -> tuple[Tensor, ...]:
 class TextLayers(nn.Module):
     """A stack of bidirectional transformer layers over CLIP tokens, with a final LayerNorm."""
 
-    def __init__(self, width: int, num_layers: int, num_heads: int, ff_mult: int = 4) -> None:
+    def __init__(self, width: int, num_layers: int, num_heads: int, ff_mult: int = 4, equalized: bool = True) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(TransformerLayer(width, num_heads, ff_mult) for _ in range(num_layers))
+        self.layers = nn.ModuleList(
+            TransformerLayer(width, num_heads, ff_mult, equalized) for _ in range(num_layers)
+        )
         self.norm = nn.LayerNorm(width)
 
     def forward(self, features: CLIPTextFeatures) -> tuple[Tensor, Tensor]:
