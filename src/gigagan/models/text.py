@@ -128,9 +128,7 @@ class TextLayers(nn.Module):
 
     def __init__(self, width: int, num_layers: int, num_heads: int, ff_mult: int = 4, equalized: bool = True) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(
-            TransformerLayer(width, num_heads, ff_mult, equalized) for _ in range(num_layers)
-        )
+        self.layers = nn.ModuleList(TransformerLayer(width, num_heads, ff_mult, equalized) for _ in range(num_layers))
         self.norm = nn.LayerNorm(width)
 
     def forward(self, features: CLIPTextFeatures) -> tuple[Tensor, Tensor]:
