@@ -150,6 +150,14 @@ class CaptionCondition(nn.Module):
         return TextEncoding(local=local, mask=clip.mask, global_=global_)
 
 
+def prediction_counts(predictions: str, pair: tuple[int, int]) -> bool:
+    """Whether the MS-I/O prediction of (input level, output depth) `pair` is in the loss: every one
+    when `predictions` is "", else those whose depth ("d") or pair ("s:d") it lists (0 = finest)."""
+    source, depth = pair
+    items = [item.split(":") for item in predictions.split(",") if item]
+    return not items or any(int(item[-1]) == depth and (len(item) == 1 or int(item[0]) == source) for item in items)
+
+
 class FrozenText:
     """The `quickstart` preset's frozen toy CLIP tower and tokenizer (shared by G and D)."""
 
@@ -264,7 +272,7 @@ class GigaGANDiscriminatorAdapter(nn.Module):
         predictions: str = "",
     ) -> None:
         super().__init__()
-        self.predictions = [item.split(":") for item in predictions.split(",") if item]
+        self.predictions = predictions
         config = get_preset("quickstart").discriminator
         config.vision_aided = None
         config.dense_final_head = dense_final_head
@@ -294,12 +302,7 @@ class GigaGANDiscriminatorAdapter(nn.Module):
         return [out.multiscale[k] for k in keep], ([out.mismatched[k] for k in keep] if out.mismatched else [])
 
     def counts(self, pair: tuple[int, int]) -> bool:
-        """Whether the (input level, output depth) prediction is in the loss: every one without
-        `predictions`, else those whose depth ("d") or pair ("s:d") is listed (0 = finest)."""
-        source, depth = pair
-        return not self.predictions or any(
-            int(item[-1]) == depth and (len(item) == 1 or int(item[0]) == source) for item in self.predictions
-        )
+        return prediction_counts(self.predictions, pair)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ from reference_gan import (
     ReferenceTrainer,
     ShapesStream,
     nested_overrides,
+    prediction_counts,
     save_grid,
     setting_value,
 )
@@ -183,12 +184,31 @@ class DCGANTrunkDiscriminator(Discriminator):
         )
 
 
+class SelectedPredictionsDiscriminator(Discriminator):
+    """Our discriminator with only some MS-I/O predictions in the loss (`prediction_counts`): a
+    bisection tool for which of the L(L+1)/2 heads' outputs teach G what."""
+
+    def __init__(self, config: DiscriminatorConfig, predictions: str) -> None:
+        super().__init__(config)
+        self.predictions = predictions
+
+    def forward(self, pyramid: list[Tensor], text, use_vision_aided: bool = True, mismatched_text=None):
+        out = super().forward(pyramid, text, use_vision_aided, mismatched_text)
+        keep = [k for k, pair in enumerate(out.pairs) if prediction_counts(self.predictions, pair)]
+        out.multiscale = [out.multiscale[k] for k in keep]
+        out.mismatched = [out.mismatched[k] for k in keep] if out.mismatched else []
+        out.pairs = [out.pairs[k] for k in keep]
+        return out
+
+
 def run_quickstart(args: argparse.Namespace, subset: Subset, score) -> tuple[list[dict], torch.Tensor]:
     class SubsetTrainer(Trainer):
         def _build_networks(self) -> tuple[nn.Module, nn.Module]:
             generator, discriminator = super()._build_networks()
             if args.discriminator == "dcgan":
                 discriminator = DCGANTrunkDiscriminator(self.model_config.discriminator)
+            elif args.predictions:
+                discriminator = SelectedPredictionsDiscriminator(self.model_config.discriminator, args.predictions)
             return generator, discriminator
 
         def _build_stream(self) -> BatchStream:
@@ -254,6 +274,12 @@ def main() -> None:
         choices=("gigagan", "dcgan"),
         default="gigagan",
         help="quickstart only: our D, or the reference's DCGAN D on our t_D (DCGANTrunkDiscriminator)",
+    )
+    parser.add_argument(
+        "--predictions",
+        default="",
+        help='quickstart, our D only: the MS-I/O predictions in the loss, "d,s:d" by output depth d or '
+        "(input level s, depth d), 0 = finest; default all",
     )
     parser.add_argument("--reference-conditioning", choices=("labels", "captions"), default="captions")
     parser.add_argument(
