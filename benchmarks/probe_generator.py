@@ -24,10 +24,10 @@ from torch import Tensor, nn
 from _bench_common import write_result
 from gigagan import get_preset
 from gigagan.config import with_overrides
-from gigagan.data.shapes import COLORS, POSITIONS, SHAPES, attribute_accuracy
+from gigagan.data.shapes import attribute_accuracy
 from gigagan.models import Generator
 from reference_gan import DCGANGenerator, FrozenText, make_condition, nested_overrides, save_grid
-from shape_sprint import Subset, SubsetStream
+from shape_sprint import SubsetStream, add_subset_arguments, subset_from_arguments
 
 
 class OurGenerator:
@@ -36,6 +36,7 @@ class OurGenerator:
     def __init__(self, overrides: list[str]) -> None:
         config = with_overrides(get_preset("quickstart").generator, nested_overrides(overrides))
         self.module = Generator(config)
+        self.text_module: nn.Module | None = self.module.text_encoder
         self.z_dim = config.z_dim
 
     def __call__(self, z: Tensor, batch, noise_mode: str) -> Tensor:
@@ -48,6 +49,7 @@ class ReferenceGenerator:
     def __init__(self) -> None:
         self.text = FrozenText()
         self.module = DCGANGenerator(make_condition("captions", self.text.tower.width), cond_dim=self.text.tower.width)
+        self.text_module: nn.Module | None = None  # --text-lr applies to ours only
         self.z_dim = self.module.z_dim
 
     def __call__(self, z: Tensor, batch, noise_mode: str) -> Tensor:
@@ -68,26 +70,19 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--samples", type=int, default=160)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--shapes", default=",".join(SHAPES))
-    parser.add_argument("--colors", default="red")
-    parser.add_argument("--backgrounds", default="blue")
-    parser.add_argument("--sizes", default="large")
-    parser.add_argument("--positions", default="center", help='comma list, or "all"')
+    add_subset_arguments(parser)
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/probe_generator.json"))
     parser.add_argument("--grid", type=Path, default=None)
     args = parser.parse_args()
     torch.manual_seed(args.seed)
-    positions = POSITIONS if args.positions == "all" else args.positions.split(",")
-    colors = COLORS if args.colors == "all" else args.colors.split(",")
-    backgrounds = COLORS if args.backgrounds == "all" else args.backgrounds.split(",")
-    subset = Subset(args.shapes.split(","), colors, backgrounds, args.sizes.split(","), list(positions))
+    subset = subset_from_arguments(args)
     ours = args.generator == "ours"
     generator = OurGenerator(args.model_set) if ours else ReferenceGenerator()
     lr = args.lr if args.lr is not None else (0.0025 if ours else 0.0002)
     betas = tuple(args.betas) if args.betas is not None else ((0.0, 0.99) if ours else (0.5, 0.999))
     text_lr = lr if args.text_lr is None else args.text_lr
-    text_encoder = getattr(generator.module, "text_encoder", nn.Identity())
-    text_parameters = [p for p in text_encoder.parameters() if p.requires_grad]
+    text_module = generator.text_module or nn.Identity()
+    text_parameters = [p for p in text_module.parameters() if p.requires_grad]
     text_ids = {id(p) for p in text_parameters}
     parameters = [p for p in generator.module.parameters() if p.requires_grad and id(p) not in text_ids]
     groups = [{"params": parameters}] + ([{"params": text_parameters, "lr": text_lr}] if text_parameters else [])

@@ -27,7 +27,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,7 @@ from gigagan.data.shapes import (
 )
 from gigagan.models import Discriminator, Generator
 from gigagan.models.clip import CLIPTokenizer
+from gigagan.models.discriminator import DiscriminatorOutput
 from gigagan.models.text import CLIPTextFeatures, CLIPTextTower, TextEncoding, TextLayers, trim_padding
 from gigagan.nn import image_pyramid
 
@@ -156,6 +157,17 @@ def prediction_counts(predictions: str, pair: tuple[int, int]) -> bool:
     source, depth = pair
     items = [item.split(":") for item in predictions.split(",") if item]
     return not items or any(int(item[-1]) == depth and (len(item) == 1 or int(item[0]) == source) for item in items)
+
+
+def select_predictions(out: DiscriminatorOutput, predictions: str) -> DiscriminatorOutput:
+    """`out` with only the MS-I/O predictions that `prediction_counts` keeps (all for "")."""
+    keep = [k for k, pair in enumerate(out.pairs) if prediction_counts(predictions, pair)]
+    return replace(
+        out,
+        multiscale=[out.multiscale[k] for k in keep],
+        mismatched=[out.mismatched[k] for k in keep] if out.mismatched else [],
+        pairs=[out.pairs[k] for k in keep],
+    )
 
 
 class FrozenText:
@@ -298,11 +310,8 @@ class GigaGANDiscriminatorAdapter(nn.Module):
         wrong_t = self.t_d(wrong, wrong.clip) if wrong is not None else None
         out = self.discriminator(pyramid, self.t_d(batch, clip), use_vision_aided=False, mismatched_text=wrong_t)
         self.last_pairs = out.pairs
-        keep = [k for k, pair in enumerate(out.pairs) if self.counts(pair)]
-        return [out.multiscale[k] for k in keep], ([out.mismatched[k] for k in keep] if out.mismatched else [])
-
-    def counts(self, pair: tuple[int, int]) -> bool:
-        return prediction_counts(self.predictions, pair)
+        out = select_predictions(out, self.predictions)
+        return out.multiscale, out.mismatched
 
 
 # ---------------------------------------------------------------------------------------------

@@ -56,10 +56,13 @@ from reference_gan import (
     ReferenceTrainer,
     ShapesStream,
     nested_overrides,
-    prediction_counts,
     save_grid,
+    select_predictions,
     setting_value,
 )
+
+# every value of each attribute (the order of Subset's arguments); a subset flag may also say "all"
+SUBSET_CHOICES = {"shapes": SHAPES, "colors": COLORS, "backgrounds": COLORS, "sizes": SIZES, "positions": POSITIONS}
 
 
 class Subset:
@@ -68,17 +71,11 @@ class Subset:
     def __init__(
         self, shapes: list[str], colors: list[str], backgrounds: list[str], sizes: list[str], positions: list[str]
     ) -> None:
-        for name, values, allowed in (
-            ("shapes", shapes, SHAPES),
-            ("colors", colors, COLORS),
-            ("backgrounds", backgrounds, COLORS),
-            ("sizes", sizes, SIZES),
-            ("positions", positions, POSITIONS),
-        ):
+        self.values = (shapes, colors, backgrounds, sizes, positions)
+        for (name, allowed), values in zip(SUBSET_CHOICES.items(), self.values):
             unknown = [v for v in values if v not in allowed]
             if unknown or not values:
                 raise SystemExit(f"--{name}: {unknown or 'empty'} not in {allowed}")
-        self.values = (shapes, colors, backgrounds, sizes, positions)
         if not any(c != b for c in colors for b in backgrounds):
             raise SystemExit("every colour equals every background")
 
@@ -185,20 +182,45 @@ class DCGANTrunkDiscriminator(Discriminator):
 
 
 class SelectedPredictionsDiscriminator(Discriminator):
-    """Our discriminator with only some MS-I/O predictions in the loss (`prediction_counts`): a
+    """Our discriminator with only some MS-I/O predictions in the loss (`select_predictions`): a
     bisection tool for which of the L(L+1)/2 heads' outputs teach G what."""
 
     def __init__(self, config: DiscriminatorConfig, predictions: str) -> None:
         super().__init__(config)
         self.predictions = predictions
 
-    def forward(self, pyramid: list[Tensor], text, use_vision_aided: bool = True, mismatched_text=None):
-        out = super().forward(pyramid, text, use_vision_aided, mismatched_text)
-        keep = [k for k, pair in enumerate(out.pairs) if prediction_counts(self.predictions, pair)]
-        out.multiscale = [out.multiscale[k] for k in keep]
-        out.mismatched = [out.mismatched[k] for k in keep] if out.mismatched else []
-        out.pairs = [out.pairs[k] for k in keep]
-        return out
+    def forward(
+        self,
+        pyramid: list[Tensor],
+        text: CLIPTextFeatures | Tensor,
+        use_vision_aided: bool = True,
+        mismatched_text: Tensor | None = None,
+    ) -> DiscriminatorOutput:
+        return select_predictions(super().forward(pyramid, text, use_vision_aided, mismatched_text), self.predictions)
+
+
+SUBSET_DEFAULTS = {
+    "shapes": ",".join(SHAPES),
+    "colors": "red",
+    "backgrounds": "blue",
+    "sizes": "large",
+    "positions": "center",
+}
+
+
+def add_subset_arguments(parser: argparse.ArgumentParser) -> None:
+    """--shapes, --colors, --backgrounds, --sizes, --positions: comma lists of values, or "all"."""
+    for name, default in SUBSET_DEFAULTS.items():
+        parser.add_argument(f"--{name}", default=default, help=f'comma list, or "all" (default: {default})')
+
+
+def subset_from_arguments(args: argparse.Namespace) -> Subset:
+    return Subset(
+        *(
+            list(choices) if getattr(args, name) == "all" else getattr(args, name).split(",")
+            for name, choices in SUBSET_CHOICES.items()
+        )
+    )
 
 
 def run_quickstart(args: argparse.Namespace, subset: Subset, score) -> tuple[list[dict], torch.Tensor]:
@@ -293,11 +315,7 @@ def main() -> None:
     parser.add_argument("--curve-every", type=float, default=2.0, help="minutes between curve points")
     parser.add_argument("--samples", type=int, default=160, help="subset prompts scored per curve point")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--shapes", default=",".join(SHAPES))
-    parser.add_argument("--colors", default="red")
-    parser.add_argument("--backgrounds", default="blue")
-    parser.add_argument("--sizes", default="large")
-    parser.add_argument("--positions", default="center")
+    add_subset_arguments(parser)
     parser.add_argument("--model-set", action="append", default=[], metavar="FIELD=JSON")
     parser.add_argument("--train-set", action="append", default=[], metavar="FIELD=JSON")
     parser.add_argument("--out", type=Path, default=Path("runs/shape-sprint"))
@@ -305,9 +323,7 @@ def main() -> None:
     parser.add_argument("--grid", type=Path, default=None, help="also save a PNG of 64 subset samples")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    subset = Subset(
-        *(getattr(args, name).split(",") for name in ("shapes", "colors", "backgrounds", "sizes", "positions"))
-    )
+    subset = subset_from_arguments(args)
     prompts = subset.prompts(args.samples, args.seed)
     started = time.perf_counter()
 
