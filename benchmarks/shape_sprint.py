@@ -17,6 +17,7 @@ prompts are read back by the shapes verifier. Prints the curve and writes JSON.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import time
 from pathlib import Path
@@ -46,9 +47,9 @@ from gigagan.data.shapes import (
     to_tensor,
 )
 from gigagan.models import Discriminator
-from gigagan.models.discriminator import DiscriminatorOutput
+from gigagan.models.discriminator import DenseHead, DiscriminatorOutput, DownsampleBlock
 from gigagan.models.text import CLIPTextFeatures
-from gigagan.nn import EqualLinear
+from gigagan.nn import EqualConv2d, EqualLinear, downsample2x
 from gigagan.training import Trainer
 from reference_gan import (
     RESOLUTION,
@@ -133,26 +134,88 @@ class StridedConv(nn.Module):
         return F.conv2d(x, self.weight * self.gain, self.bias, stride=self.stride, padding=self.padding)
 
 
-class DCGANTrunkDiscriminator(Discriminator):
-    """The reference's DCGAN discriminator (32 -> 16 -> 8 -> 4 px strided convolutions, one logit per
-    image: linear(features) + <embed(t_D), sum-pooled features>) with our text branch's t_D, behind
-    our `Discriminator`'s interface, so that our trainer and loss train it (a bisection hybrid: our
-    GAN with the reference's D). It reads the pyramid's finest level only; the contrastive term
-    scores the pooled features against embed(t_D). The MS-I/O modules built by the parent stay
-    unused."""
+class BlurConv(nn.Module):
+    """Binomial 2x downsampling, then a 3x3 convolution with leaky ReLU (`DownsampleBlock` without its skip)."""
 
-    def __init__(self, config: DiscriminatorConfig, width: int = 64) -> None:
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = EqualConv2d(in_channels, out_channels, 3, activation=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.conv(downsample2x(x))
+
+
+class HybridDiscriminator(Discriminator):
+    """A single-logit D for bisecting ours toward the reference's DCGAN D, behind our
+    `Discriminator`'s interface, so that our trainer and loss train it, on our text branch's t_D.
+
+    trunk "strided": the reference's 32 -> 16 -> 8 -> 4 px stride-2 4x4 convolutions (64, 128, 256
+    channels) on the finest level; trunk "ours": the finest input's MS-I/O path alone (its fromRGB,
+    the residual blocks of every depth and the downsampling blocks, at the config's widths). Between
+    them, at the strided trunk's widths on the finest image: "blurconv" (binomial 2x downsampling,
+    then a 3x3 convolution and leaky ReLU, three times: our downsampling without its skip) and
+    "downblock" (three of our `DownsampleBlock`s in the config's `downsample` mode, with their 1x1
+    skips and no activation after the sum).
+    head "dcgan": an unconditional 4x4 convolution to one logit plus <embed(t_D), sum-pooled
+    features>; head "dense": our `DenseHead` as the preset builds it (dense layer, projection logit).
+    ("strided", "dcgan") is the reference's D. The contrastive term scores the head's image
+    embedding against its caption embedding. MS-I/O modules the trunk does not use stay unused."""
+
+    def __init__(
+        self, config: DiscriminatorConfig, trunk: str = "strided", head: str = "dcgan", width: int = 64
+    ) -> None:
         super().__init__(config)
-        self.body = nn.Sequential(
-            StridedConv(3, width),
-            nn.LeakyReLU(0.2),
-            StridedConv(width, width * 2),
-            nn.LeakyReLU(0.2),
-            StridedConv(width * 2, width * 4),
-            nn.LeakyReLU(0.2),
-        )
-        self.to_logit = StridedConv(width * 4, 1, kernel_size=4, stride=1)
-        self.embed = EqualLinear(config.t_dim, width * 4)
+        self.trunk = trunk
+        if trunk == "strided":
+            self.body = nn.Sequential(
+                StridedConv(3, width),
+                nn.LeakyReLU(0.2),
+                StridedConv(width, width * 2),
+                nn.LeakyReLU(0.2),
+                StridedConv(width * 2, width * 4),
+                nn.LeakyReLU(0.2),
+            )
+            channels = width * 4
+        elif trunk == "blurconv":
+            self.body = nn.Sequential(
+                *(BlurConv(a, b) for a, b in itertools.pairwise([3, width, width * 2, width * 4]))
+            )
+            channels = width * 4
+        elif trunk == "downblock":
+            self.body = nn.Sequential(
+                *(
+                    DownsampleBlock(a, b, config.downsample)
+                    for a, b in itertools.pairwise([3, width, width * 2, width * 4])
+                )
+            )
+            channels = width * 4
+        elif trunk == "ours":
+            channels = config.channels[0]
+        else:
+            raise SystemExit(f"unknown trunk {trunk!r}")
+        if head == "dcgan":
+            self.to_logit = StridedConv(channels, 1, kernel_size=4, stride=1)
+            self.embed = EqualLinear(config.t_dim, channels)
+            self.dense_head = None
+        elif head == "dense":
+            self.dense_head = DenseHead(
+                channels, config.resolutions[0], config.head_channels, config.t_dim, config.projection_only
+            )
+        else:
+            raise SystemExit(f"unknown head {head!r}")
+
+    def features(self, pyramid: list[Tensor]) -> Tensor:
+        """[B, C, 4, 4] trunk features of the finest level (the coarser levels enter with weight 0,
+        so that R1, which differentiates by every level, runs)."""
+        unused = sum(0.0 * level.sum() for level in pyramid[1:])
+        if self.trunk != "ours":
+            return self.body(pyramid[0]) + unused
+        x = self.from_rgb[0](self.discriminator_inputs(pyramid)[0])
+        for depth in range(self.num_levels):
+            x = self.blocks[depth](x)
+            if depth < self.num_levels - 1:
+                x = self.downsample[depth](x)
+        return x + unused
 
     def forward(
         self,
@@ -163,21 +226,29 @@ class DCGANTrunkDiscriminator(Discriminator):
     ) -> DiscriminatorOutput:
         self.check_pyramid(pyramid)
         t = text if isinstance(text, Tensor) else self.encode_text(text)
-        h = self.body(pyramid[0])
-        # the coarser levels enter with weight 0, so R1 (which differentiates by every level) runs
-        unconditional = self.to_logit(h).flatten(1) + sum(0.0 * level.sum() for level in pyramid[1:])
-        pooled = h.sum(dim=(2, 3))
+        h = self.features(pyramid)
+        if self.dense_head is not None:
+            embedding = self.dense_head.embed_image(h)
+            caption_embedding = self.dense_head.embed_caption(t)
 
-        def logit(code: Tensor) -> Tensor:
-            return unconditional + (pooled * self.embed(code)).sum(1, keepdim=True)
+            def logit(code: Tensor) -> Tensor:
+                return self.dense_head.score(embedding, code)
+
+        else:
+            unconditional = self.to_logit(h).flatten(1)
+            embedding = h.sum(dim=(2, 3))
+            caption_embedding = self.embed(t)
+
+            def logit(code: Tensor) -> Tensor:
+                return unconditional + (embedding * self.embed(code)).sum(1, keepdim=True)
 
         return DiscriminatorOutput(
             multiscale=[logit(t)],
             pairs=[(0, self.num_levels - 1)],
             vision=[],
             mismatched=[logit(mismatched_text)] if mismatched_text is not None else [],
-            image_embeddings=[pooled],
-            caption_embedding=self.embed(t),
+            image_embeddings=[embedding],
+            caption_embedding=caption_embedding,
         )
 
 
@@ -228,7 +299,10 @@ def run_quickstart(args: argparse.Namespace, subset: Subset, score) -> tuple[lis
         def _build_networks(self) -> tuple[nn.Module, nn.Module]:
             generator, discriminator = super()._build_networks()
             if args.discriminator == "dcgan":
-                discriminator = DCGANTrunkDiscriminator(self.model_config.discriminator)
+                discriminator = HybridDiscriminator(self.model_config.discriminator)
+            elif args.discriminator == "hybrid":
+                trunk, head = args.hybrid.split(":")
+                discriminator = HybridDiscriminator(self.model_config.discriminator, trunk, head)
             elif args.predictions:
                 discriminator = SelectedPredictionsDiscriminator(self.model_config.discriminator, args.predictions)
             return generator, discriminator
@@ -293,9 +367,15 @@ def main() -> None:
     parser.add_argument("--model", choices=("quickstart", "reference"), default="quickstart")
     parser.add_argument(
         "--discriminator",
-        choices=("gigagan", "dcgan"),
+        choices=("gigagan", "dcgan", "hybrid"),
         default="gigagan",
-        help="quickstart only: our D, or the reference's DCGAN D on our t_D (DCGANTrunkDiscriminator)",
+        help="quickstart only: our D, the reference's DCGAN D on our t_D, or a HybridDiscriminator (--hybrid)",
+    )
+    parser.add_argument(
+        "--hybrid",
+        default="strided:dcgan",
+        help='with --discriminator hybrid: "TRUNK:HEAD", TRUNK strided|blurconv|downblock|ours, '
+        "HEAD dcgan|dense (HybridDiscriminator)",
     )
     parser.add_argument(
         "--predictions",

@@ -10,7 +10,7 @@ import torch
 from gigagan.config import ModelConfig
 from gigagan.errors import GigaGANError
 from gigagan.models import Discriminator, Generator
-from gigagan.models.discriminator import AttentionPool, DenseHead, PredictionHead
+from gigagan.models.discriminator import AttentionPool, DenseHead, DownsampleBlock, PredictionHead
 from gigagan.nn import image_pyramid, laplacian_bands, upsample2x
 
 
@@ -181,6 +181,8 @@ def test_band_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_input(t
         {"input_mode": "bands+finest_detail"},
         {"input_mode": "bands+finest_image"},
         {"separate_heads": True},
+        {"downsample": "strided"},
+        {"downsample": "conv_first"},
         {"text_pool_queries": 3},
         {"projection_only": True, "dense_final_head": True},
         {"input_mode": "bands", "dense_final_head": True, "head_reads_coarsest_image": True},
@@ -245,3 +247,26 @@ def test_projection_only_heads_have_no_logit_without_the_caption_term(dense: boo
         head.embed_text.weight.zero_()
         head.embed_text.bias.zero_()
     assert torch.equal(head(x, t), torch.zeros_like(head(x, t)))
+
+
+@pytest.mark.parametrize("mode", ["blur", "strided", "conv_first"])
+def test_downsample_block_halves_the_size_and_sees_full_resolution_detail_unless_blurred_first(mode: str) -> None:
+    torch.manual_seed(0)
+    block = DownsampleBlock(3, 8, mode)
+    assert block(torch.randn(2, 3, 16, 16)).shape == (2, 8, 8, 8)
+    # a checkerboard at the finest frequency: the [1, 3, 3, 1] low-pass removes it, so a block that
+    # blurs before its convolution sees a flat field; one that convolves first can tell them apart
+    checker = (torch.arange(16)[:, None] + torch.arange(16)[None, :]) % 2 * 2.0 - 1.0
+    flat = torch.zeros(1, 3, 16, 16)
+    pattern = checker.expand(1, 3, 16, 16)
+    interior = (slice(None), slice(None), slice(2, -2), slice(2, -2))  # away from the padded border
+    difference = (block(pattern) - block(flat))[interior].abs().max().item()
+    if mode == "blur":
+        assert difference < 1e-5
+    else:
+        assert difference > 1e-2
+
+
+def test_unknown_downsample_mode_is_a_config_error(tiny: ModelConfig) -> None:
+    with pytest.raises(GigaGANError, match="downsample"):
+        Discriminator(dataclasses.replace(tiny.discriminator, downsample="pool"))

@@ -153,6 +153,10 @@ class DiscriminatorConfig:
     # sees absolute colours, which bands show only as contrast to the background); the coarsest level always
     # enters as the image
     input_mode: str = "image"
+    # how the trunk halves the resolution between depths (see discriminator.DownsampleBlock): "blur"
+    # (low-pass, subsample, then a 3x3 convolution), "strided" (a 4x4 stride-2 convolution on the
+    # full-resolution map) or "conv_first" (3x3 convolution, then low-pass and subsample)
+    downsample: str = "blur"
 
     @property
     def num_levels(self) -> int:
@@ -168,10 +172,14 @@ class DiscriminatorConfig:
         if self.input_mode not in DISCRIMINATOR_INPUT_MODES:
             modes = ", ".join(DISCRIMINATOR_INPUT_MODES)
             raise GigaGANError(f"discriminator input_mode must be one of {modes}, got {self.input_mode!r}")
+        if self.downsample not in DISCRIMINATOR_DOWNSAMPLE_MODES:
+            modes = ", ".join(DISCRIMINATOR_DOWNSAMPLE_MODES)
+            raise GigaGANError(f"discriminator downsample must be one of {modes}, got {self.downsample!r}")
         if self.dense_head_pooled and not self.dense_final_head:
             raise GigaGANError("discriminator dense_head_pooled needs dense_final_head")
 
 
+DISCRIMINATOR_DOWNSAMPLE_MODES = ("blur", "strided", "conv_first")
 DISCRIMINATOR_INPUT_MODES = (
     "image",
     "bands",

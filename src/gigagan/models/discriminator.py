@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gigagan.config import DiscriminatorConfig, VisionAidedConfig
+from gigagan.config import DISCRIMINATOR_DOWNSAMPLE_MODES, DiscriminatorConfig, VisionAidedConfig
 from gigagan.models.clip import build_vision_tower, clip_architecture, clip_image_size, clip_preprocess
 from gigagan.models.pretrained import PretrainedModel
 from gigagan.models.text import CLIPTextFeatures, TextLayers
@@ -63,16 +63,34 @@ class ResidualBlock(nn.Module):
 
 
 class DownsampleBlock(nn.Module):
-    """Halve the resolution and change the width, with a 1x1 skip path."""
+    """Halve the resolution and change the width, with a 1x1 skip path on the blurred, subsampled map.
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    The main path by `mode`: "blur" low-passes and subsamples first, then a 3x3 convolution reads the
+    half-resolution map; "strided" is a 4x4 stride-2 convolution on the full-resolution map (DCGAN's
+    downsampling); "conv_first" a 3x3 convolution at full resolution, then low-pass and subsample.
+    The last two let the convolution see full-resolution detail (edges and corners) before it is
+    averaged away."""
+
+    def __init__(self, in_channels: int, out_channels: int, mode: str = "blur") -> None:
         super().__init__()
-        self.conv = EqualConv2d(in_channels, out_channels, 3, activation=True)
+        if mode not in DISCRIMINATOR_DOWNSAMPLE_MODES:
+            raise ValueError(f"downsample mode must be one of {DISCRIMINATOR_DOWNSAMPLE_MODES}, got {mode!r}")
+        self.mode = mode
+        if mode == "strided":
+            self.conv = EqualConv2d(in_channels, out_channels, 4, activation=True, stride=2)
+        else:
+            self.conv = EqualConv2d(in_channels, out_channels, 3, activation=True)
         self.skip = EqualConv2d(in_channels, out_channels, 1, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = downsample2x(x)
-        return (self.skip(x) + self.conv(x)) / math.sqrt(2)
+        low = downsample2x(x)
+        if self.mode == "blur":
+            main = self.conv(low)
+        elif self.mode == "strided":
+            main = self.conv(x)
+        else:
+            main = downsample2x(self.conv(x))
+        return (self.skip(low) + main) / math.sqrt(2)
 
 
 class ImageSelfAttention(nn.Module):
@@ -271,6 +289,7 @@ class MultiScaleDiscriminator(PretrainedModel):
         head_reads_coarsest_image: bool = False,
         text_pool_queries: int = 0,
         projection_only: bool = False,
+        downsample: str = "blur",
     ) -> None:
         super().__init__()
         config.validate()
@@ -322,7 +341,7 @@ class MultiScaleDiscriminator(PretrainedModel):
             nn.ModuleList(head(depth) for _ in range(depth + 1)) if separate_heads else head(depth)
             for depth in range(len(widths))
         )
-        self.downsample = nn.ModuleList(DownsampleBlock(a, b) for a, b in itertools.pairwise(widths))
+        self.downsample = nn.ModuleList(DownsampleBlock(a, b, downsample) for a, b in itertools.pairwise(widths))
         # learned position embeddings added to what the heads read: lets a per-position head judge a
         # patch by *where* it is (an empty patch where the caption puts the object is fake)
         self.head_positions = (
@@ -457,6 +476,7 @@ class Discriminator(MultiScaleDiscriminator):
             head_reads_coarsest_image=config.head_reads_coarsest_image,
             text_pool_queries=config.text_pool_queries,
             projection_only=config.projection_only,
+            downsample=config.downsample,
         )
         self.vision_aided = (
             VisionAidedDiscriminator(config.vision_aided, config.t_dim) if config.vision_aided is not None else None

@@ -47,22 +47,31 @@ class EqualLinear(nn.Module):
 
 
 class EqualConv2d(nn.Module):
-    """2-D convolution with equalized learning rate ('same' padding, stride 1)."""
+    """2-D convolution with equalized learning rate: 'same' padding at stride 1; at stride 2 a 4x4
+    (or 3x3) kernel with padding 1 halves an even size exactly."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True, activation: bool = False
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        bias: bool = True,
+        activation: bool = False,
+        stride: int = 1,
     ) -> None:
         super().__init__()
+        self.stride = stride
+        self.padding = kernel_size // 2 if stride == 1 else (kernel_size - 1) // 2
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
         self.activation = activation
 
     def forward(self, x: Tensor) -> Tensor:
-        padding = self.weight.shape[-1] // 2
-        x = F.conv2d(x, self.weight * self.weight_gain, self.bias, padding=padding)
+        x = F.conv2d(x, self.weight * self.weight_gain, self.bias, stride=self.stride, padding=self.padding)
         return leaky_relu_gain(x) if self.activation else x
 
     def extra_repr(self) -> str:
         out_channels, in_channels, k, _ = self.weight.shape
-        return f"{in_channels} -> {out_channels}, kernel={k}, act={self.activation}"
+        stride = f", stride={self.stride}" if self.stride != 1 else ""
+        return f"{in_channels} -> {out_channels}, kernel={k}{stride}, act={self.activation}"
