@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 # The demo trains the quickstart preset on the built-in shapes data, then samples from it. The whole
 # `make demo` (install included) must end within 20 minutes on 2 CPU cores.
 DEMO_PRESET = "quickstart"
-DEMO_TRAIN_STEPS = 2000  # a run that reached this step is reused as is
+DEMO_TRAIN_STEPS = 4000  # a run that reached this step is reused as is
 DEMO_TRAIN_MINUTES = 12.0  # wall-clock cap per `make demo` (an unfinished run resumes next time)
-DEMO_BATCH_SIZE = 16
+DEMO_BATCH_SIZE = 8
 DEMO_SEED = 0
 DEMO_CHECKPOINT_EVERY = 250
 DEMO_RUN_DIR = Path("runs/demo")
