@@ -5,9 +5,10 @@ The `quickstart` networks and training settings, on an easy `shapes` subset (a l
 yellow, at the left or the right of a blue field), for a fixed number of steps; then the EMA
 generator draws fresh prompts and the shapes verifier reads back where the object is and its colour.
 A generator that ignores the caption's position scores 0.5, and one that draws no object reads as
-centred, which counts as wrong. (Measured 2026-12-03 on 2 cores: position, background and size 1.00
-after 110 steps, 84 s. The object colour is not asserted: the current preset draws the objects with
-light and dark fringes that the verifier reads as other colours, docs/RESULTS.md.)
+centred, which counts as wrong; one that ignores the colour word scores 0.5 on colour. (Measured
+2026-12-06 on 2 cores with the preset's strided downsampling and batch 8: colour, background, size
+and position 1.00, squares 0.75 after 110 steps, 39 s. Shape is not asserted: the full task does
+not learn it yet, docs/RESULTS.md.)
 """
 
 from __future__ import annotations
@@ -83,3 +84,4 @@ def test_quickstart_gan_learns_to_place_and_colour_the_object(tmp_path: Path) ->
     print(f"held-out scores after {STEPS} steps: {scores}")
     assert scores["background"] >= 0.9, scores
     assert scores["position"] >= 0.8, scores
+    assert scores["color"] >= 0.8, scores
