@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
@@ -49,7 +47,7 @@ from gigagan.data.shapes import (
 from gigagan.models import Discriminator
 from gigagan.models.discriminator import DenseHead, DiscriminatorOutput, DownsampleBlock
 from gigagan.models.text import CLIPTextFeatures
-from gigagan.nn import EqualConv2d, EqualLinear, downsample2x
+from gigagan.nn import EqualConv2d, EqualLinear
 from gigagan.training import Trainer
 from reference_gan import (
     RESOLUTION,
@@ -120,44 +118,19 @@ class SubsetStream(ShapesStream):
         return [self.subset.draw(self.rng) for _ in range(size)]
 
 
-class StridedConv(nn.Module):
-    """A 4x4 stride-2 convolution with equalized learning rate (so the preset's D rate suits it)."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 4, stride: int = 2) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
-        self.bias = nn.Parameter(torch.zeros(out_channels))
-        self.gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
-        self.stride, self.padding = stride, (kernel_size - stride) // 2 if stride > 1 else 0
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.weight * self.gain, self.bias, stride=self.stride, padding=self.padding)
-
-
-class BlurConv(nn.Module):
-    """Binomial 2x downsampling, then a 3x3 convolution with leaky ReLU (`DownsampleBlock` without its skip)."""
-
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__()
-        self.conv = EqualConv2d(in_channels, out_channels, 3, activation=True)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.conv(downsample2x(x))
-
-
 class HybridDiscriminator(Discriminator):
     """A single-logit D for bisecting ours toward the reference's DCGAN D, behind our
     `Discriminator`'s interface, so that our trainer and loss train it, on our text branch's t_D.
 
     trunk "strided": the reference's 32 -> 16 -> 8 -> 4 px stride-2 4x4 convolutions (64, 128, 256
-    channels) on the finest level; trunk "ours": the finest input's MS-I/O path alone (its fromRGB,
-    the residual blocks of every depth and the downsampling blocks, at the config's widths). Between
-    them, at the strided trunk's widths on the finest image: "blurconv" (binomial 2x downsampling,
-    then a 3x3 convolution and leaky ReLU, three times: our downsampling without its skip) and
-    "downblock" (three of our `DownsampleBlock`s in the config's `downsample` mode, with their 1x1
-    skips and no activation after the sum).
-    head "dcgan": an unconditional 4x4 convolution to one logit plus <embed(t_D), sum-pooled
-    features>; head "dense": our `DenseHead` as the preset builds it (dense layer, projection logit).
+    channels, equalized learning rate) on the finest level; trunk "ours": the finest input's MS-I/O
+    path alone (its fromRGB, the residual blocks of every depth and the downsampling blocks, at the
+    config's widths). Between them, at the strided trunk's widths on the finest image: "downblock"
+    (three of our `DownsampleBlock`s in the config's `downsample` mode, with their 1x1 skips and no
+    activation after the sum).
+    head "dcgan": an unconditional logit from the whole 4x4 map (the reference's 4x4 convolution
+    without padding, written as a linear layer) plus <embed(t_D), sum-pooled features>; head
+    "dense": our `DenseHead` as the preset builds it (dense layer, projection logit).
     ("strided", "dcgan") is the reference's D. The contrastive term scores the head's image
     embedding against its caption embedding. MS-I/O modules the trunk does not use stay unused."""
 
@@ -168,17 +141,11 @@ class HybridDiscriminator(Discriminator):
         self.trunk = trunk
         if trunk == "strided":
             self.body = nn.Sequential(
-                StridedConv(3, width),
-                nn.LeakyReLU(0.2),
-                StridedConv(width, width * 2),
-                nn.LeakyReLU(0.2),
-                StridedConv(width * 2, width * 4),
-                nn.LeakyReLU(0.2),
-            )
-            channels = width * 4
-        elif trunk == "blurconv":
-            self.body = nn.Sequential(
-                *(BlurConv(a, b) for a, b in itertools.pairwise([3, width, width * 2, width * 4]))
+                *(
+                    layer
+                    for a, b in itertools.pairwise([3, width, width * 2, width * 4])
+                    for layer in (EqualConv2d(a, b, 4, stride=2), nn.LeakyReLU(0.2))
+                )
             )
             channels = width * 4
         elif trunk == "downblock":
@@ -194,7 +161,7 @@ class HybridDiscriminator(Discriminator):
         else:
             raise SystemExit(f"unknown trunk {trunk!r}")
         if head == "dcgan":
-            self.to_logit = StridedConv(channels, 1, kernel_size=4, stride=1)
+            self.to_logit = EqualLinear(channels * config.resolutions[0] ** 2, 1)
             self.embed = EqualLinear(config.t_dim, channels)
             self.dense_head = None
         elif head == "dense":
@@ -235,12 +202,13 @@ class HybridDiscriminator(Discriminator):
                 return self.dense_head.score(embedding, code)
 
         else:
-            unconditional = self.to_logit(h).flatten(1)
+            unconditional = self.to_logit(h.flatten(1))
             embedding = h.sum(dim=(2, 3))
             caption_embedding = self.embed(t)
 
             def logit(code: Tensor) -> Tensor:
-                return unconditional + (embedding * self.embed(code)).sum(1, keepdim=True)
+                code_embedding = caption_embedding if code is t else self.embed(code)
+                return unconditional + (embedding * code_embedding).sum(1, keepdim=True)
 
         return DiscriminatorOutput(
             multiscale=[logit(t)],
@@ -374,7 +342,7 @@ def main() -> None:
     parser.add_argument(
         "--hybrid",
         default="strided:dcgan",
-        help='with --discriminator hybrid: "TRUNK:HEAD", TRUNK strided|blurconv|downblock|ours, '
+        help='with --discriminator hybrid: "TRUNK:HEAD", TRUNK strided|downblock|ours, '
         "HEAD dcgan|dense (HybridDiscriminator)",
     )
     parser.add_argument(
