@@ -215,7 +215,10 @@ class LossConfig:
     matching_aware_weight: float = 1.0  # real images with wrong captions count as fake (D and G)
     # which wrong caption: "random" (any other caption in the batch) or "similar" (the other caption
     # sharing the most words, a hard negative: D must then read more than the easiest attribute), or
-    # "mixed" (either, by a fair coin per caption: the easy negatives keep the background checked)
+    # "mixed" (either, by a fair coin per caption: the easy negatives keep the background checked),
+    # "swap" (the caption itself with one word or phrase replaced by what another caption of the batch
+    # has there: a negative that differs in one attribute, whichever it is) or "random+swap"
+    # (a random caption or a one-word swap, by a fair coin per caption)
     mismatch: str = "random"
     # contrastive (InfoNCE) term on D's dense head, as XMC-GAN's image-sentence loss with D's own
     # embeddings: D learns to score each real image highest under its own caption among all the
@@ -238,7 +241,7 @@ class LossConfig:
                 raise GigaGANError(f"loss.{name} must be one of {', '.join(choices)}, got {value!r}")
 
 
-MISMATCH_STRATEGIES = ("random", "similar", "mixed")
+MISMATCH_STRATEGIES = ("random", "similar", "mixed", "swap", "random+swap")
 FAKE_PYRAMIDS = ("generator", "downsampled")
 
 

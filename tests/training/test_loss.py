@@ -17,7 +17,7 @@ from gigagan.config import LossConfig, ModelConfig
 from gigagan.errors import GigaGANError
 from gigagan.models import Discriminator, Generator
 from gigagan.models.clip import clip_architecture
-from gigagan.training import GigaGANLoss, TrainingBatch, mismatched_indices, r1_penalty
+from gigagan.training import GigaGANLoss, TrainingBatch, mismatched_captions, mismatched_indices, r1_penalty
 from gigagan.training.loss import CLIPContrastiveLoss, adversarial_loss, contrastive_loss
 
 
@@ -58,6 +58,60 @@ def test_similar_mismatches_are_the_hardest_negatives_in_the_batch() -> None:
         assert indices.tolist() == [1, 0, 3, 2]
     with pytest.raises(ValueError, match="mismatch must be one of"):
         mismatched_indices(captions, strategy="hardest")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["a red circle", "a blue square", "an orange circle at the top left", "a cat", "a red circle"]),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["random", "swap", "random+swap"]),
+    st.integers(0, 2**16),
+)
+def test_mismatched_captions_differ_from_their_own(captions: list[str], strategy: str, seed: int) -> None:
+    wrong, valid = mismatched_captions(captions, torch.Generator().manual_seed(seed), strategy=strategy)
+    assert len(wrong) == len(captions)
+    for caption, other, ok in zip(captions, wrong, valid.tolist()):
+        assert ok == any(c != caption for c in captions)
+        if ok:
+            assert other.lower() != caption.lower()
+
+
+def test_swap_mismatches_change_one_attribute() -> None:
+    captions = [
+        "a large red circle in the center on a blue background",
+        "a small green square at the top left on an orange background",
+    ]
+    seen = set()
+    for seed in range(60):
+        wrong, valid = mismatched_captions(captions, torch.Generator().manual_seed(seed), strategy="swap")
+        assert valid.all()
+        seen.add(wrong[0])
+    # each of the five differing attributes swapped alone; articles never swapped on their own
+    assert seen == {
+        "a small red circle in the center on a blue background",
+        "a large green circle in the center on a blue background",
+        "a large red square in the center on a blue background",
+        "a large red circle in the top left on a blue background",
+        "a large red circle in the center on a orange background",
+    }
+
+
+def test_random_plus_swap_takes_both_kinds() -> None:
+    # every two captions differ in all three attributes: a swap differs in one word, a partner in three
+    captions = [
+        "a red circle on a blue background",
+        "a green square on a white background",
+        "a pink star on a grey background",
+    ]
+    differing_words = []
+    for seed in range(20):
+        wrong, _ = mismatched_captions(captions, torch.Generator().manual_seed(seed), strategy="random+swap")
+        differing_words += [sum(a != b for a, b in zip(c.split(), w.split())) for c, w in zip(captions, wrong)]
+    assert set(differing_words) == {1, 3}
+    assert 0.3 < differing_words.count(1) / len(differing_words) < 0.7
 
 
 def test_mixed_mismatches_take_hard_and_easy_negatives() -> None:

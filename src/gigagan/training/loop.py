@@ -41,7 +41,7 @@ from gigagan.training.loss import (
     CLIPContrastiveLoss,
     GigaGANLoss,
     TrainingBatch,
-    mismatched_indices,
+    mismatched_captions,
 )
 
 log = logging.getLogger(__name__)
@@ -278,14 +278,14 @@ class Trainer:
             global_captions = list(captions)
         global_batch = len(global_captions)
         z_dim = self.z_dim
-        mismatch, valid = mismatched_indices(global_captions, strategy=self.config.loss.mismatch)
+        wrong_captions, valid = mismatched_captions(global_captions, strategy=self.config.loss.mismatch)
         z = torch.randn(global_batch, z_dim)
         z_discriminator = torch.randn(global_batch, z_dim)
         augment = AugmentParams.sample(global_batch, torch.device("cpu")) if self.config.loss.augment else None
         rows = torch.arange(self.context.rank, global_batch, self.context.world_size)
         tokenize = self.generator.tokenize
         tokens = tokenize(list(captions))
-        mismatched_tokens = tokenize([global_captions[int(mismatch[r])] for r in rows])
+        mismatched_tokens = tokenize([wrong_captions[int(r)] for r in rows])
         if self.generator.text_encoder.clip.is_causal:  # exact: no real token sees the padding after it
             tokens, mismatched_tokens = trim_padding(tokens, mismatched_tokens)
         return TrainingBatch(

@@ -14,6 +14,7 @@ phase (G main, D main, D regularisation) and gets back a scalar loss and named s
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -89,6 +90,51 @@ def mismatched_indices(
             indices[i] = candidates[min(int(draws[i] * len(candidates)), len(candidates) - 1)]
             valid[i] = True
     return indices, valid
+
+
+def _swap_one_phrase(caption: str, donor: str, draw: float) -> str:
+    """`caption` with one of the phrases in which it differs from `donor` (words aligned by
+    difflib) replaced by the donor's phrase there; the donor itself where nothing can be swapped.
+    A run of differing words as long in both is swapped one word at a time. Differences only in
+    words of one or two letters ("a" / "an", "in" / "at") are left alone:
+    swapping them rarely changes the meaning."""
+    words, donor_words = caption.split(), donor.split()
+    matcher = difflib.SequenceMatcher(a=[w.lower() for w in words], b=[w.lower() for w in donor_words], autojunk=False)
+    spans = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "replace":
+            continue
+        # a run of differing words of equal length is a run of one-word differences
+        pieces = [(i, i + 1, j, j + 1) for i, j in zip(range(i1, i2), range(j1, j2))] if i2 - i1 == j2 - j1 else []
+        for a1, a2, b1, b2 in pieces or [(i1, i2, j1, j2)]:
+            if max(len(w) for w in words[a1:a2] + donor_words[b1:b2]) > 2:
+                spans.append((a1, a2, b1, b2))
+    if not spans:
+        return donor
+    i1, i2, j1, j2 = spans[min(int(draw * len(spans)), len(spans) - 1)]
+    return " ".join([*words[:i1], *donor_words[j1:j2], *words[i2:]])
+
+
+def mismatched_captions(
+    captions: list[str], generator: torch.Generator | None = None, strategy: str = "random"
+) -> tuple[list[str], Tensor]:
+    """A wrong caption for every caption of the batch (see `LossConfig.mismatch`): another caption of
+    the batch (`mismatched_indices`), or with "swap" the caption with one phrase taken from another
+    caption where the two differ, so that it differs in a single attribute; "random+swap" picks one of
+    the two by a fair coin per caption.
+
+    Returns (captions, valid [B]); valid is False where every caption in the batch is the same."""
+    if strategy not in ("swap", "random+swap"):
+        indices, valid = mismatched_indices(captions, generator, strategy)
+        return [captions[int(j)] for j in indices], valid
+    indices, valid = mismatched_indices(captions, generator, "random")
+    swap = torch.rand(len(captions), generator=generator) < (1.0 if strategy == "swap" else 0.5)
+    draws = torch.rand(len(captions), generator=generator).tolist()
+    wrong = []
+    for i, caption in enumerate(captions):
+        donor = captions[int(indices[i])]
+        wrong.append(_swap_one_phrase(caption, donor, draws[i]) if valid[i] and swap[i] else donor)
+    return wrong, valid
 
 
 def adversarial_loss(logits: list[Tensor], real: bool, rows: Tensor | None = None) -> Tensor:
