@@ -1,0 +1,116 @@
+"""Which attributes does a trained `shapes` discriminator check? For real training renders, D's
+logit under the true caption minus its logit for the same render with one attribute changed (the
+other shapes, another object colour, the other size, another position), per output depth
+(0 = finest), and how often D scores the true render above every changed one. A positive gap
+means D asks G for that attribute; a gap near 0 means G gets no gradient towards it. For G (the
+EMA), how much its picture for a fixed z changes when the caption changes in that attribute alone
+(mean absolute pixel difference, 0-1 scale), next to how much the real renders change.
+
+    .venv/bin/python benchmarks/probe_attribute_gaps.py --checkpoint /tmp/runs/F1out/latest
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from _bench_common import write_result
+from gigagan.data.shapes import COLORS, POSITIONS, SHAPES, SIZES, caption, render, sample_attributes, to_tensor
+from gigagan.models import Discriminator, Generator
+from gigagan.nn import image_pyramid
+from gigagan.training.checkpoint import latest_checkpoint
+
+
+def alternatives(attributes, name: str) -> list:
+    """`attributes` with `name` set to each other allowed value."""
+    values = {"shape": SHAPES, "color": COLORS, "size": SIZES, "position": POSITIONS}[name]
+    current = getattr(attributes, name)
+    forbidden = {current} | ({attributes.background} if name == "color" else set())
+    return [dataclasses.replace(attributes, **{name: v}) for v in values if v not in forbidden]
+
+
+@torch.no_grad()
+def depth_logits(discriminator: Discriminator, images: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """[B, depths]: mean logit of every prediction at each output depth."""
+    out = discriminator(image_pyramid(images, discriminator.num_levels), t, use_vision_aided=False)
+    per_depth: dict[int, list[torch.Tensor]] = {}
+    for (_, depth), logits in zip(out.pairs, out.multiscale):
+        per_depth.setdefault(depth, []).append(logits.float().mean(dim=1))
+    return torch.stack([torch.stack(v).mean(dim=0) for _, v in sorted(per_depth.items())], dim=1)
+
+
+@torch.no_grad()
+def generator_sensitivity(generator: Generator, attributes: list, changed: list, per_item: int, seed: int) -> dict:
+    """Mean absolute pixel change (0-1) of G's picture for one z when the caption's attribute changes,
+    and of the real render."""
+    resolution = generator.config.resolution
+    z = torch.randn(len(attributes), generator.config.z_dim, generator=torch.Generator().manual_seed(seed))
+
+    def draw(items: list) -> torch.Tensor:
+        return generator(z, generator.tokenize([caption(a) for a in items]), noise_mode="const")[0].clamp(-1, 1)
+
+    def renders(items: list) -> torch.Tensor:
+        return torch.stack([to_tensor(render(a, resolution)) for a in items])
+
+    base_fake, base_real = draw(attributes), renders(attributes)
+    fake_change = real_change = 0.0
+    for k in range(per_item):
+        items = [c[k] for c in changed]
+        fake_change += float((draw(items) - base_fake).abs().mean()) / 2 / per_item
+        real_change += float((renders(items) - base_real).abs().mean()) / 2 / per_item
+    return {"generator_change": fake_change, "real_change": real_change}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, required=True, help="run folder or checkpoint")
+    parser.add_argument("--count", type=int, default=128, help="training renders probed")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    checkpoint = latest_checkpoint(args.checkpoint) or args.checkpoint
+    generator = Generator.from_pretrained(checkpoint).eval()
+    discriminator = Discriminator.from_pretrained(checkpoint).eval()
+    resolution = generator.config.resolution
+    attributes = [sample_attributes(args.seed, i) for i in range(args.count)]
+    tokens = generator.tokenize([caption(a) for a in attributes])
+    with torch.no_grad():
+        t = discriminator.encode_text(generator.text_encoder.clip(tokens))
+    real = torch.stack([to_tensor(render(a, resolution)) for a in attributes])
+    true_logits = depth_logits(discriminator, real, t)  # [B, depths]
+    rows = {}
+    for name in ("shape", "color", "size", "position"):
+        changed = [alternatives(a, name) for a in attributes]
+        per_item = min(len(c) for c in changed)
+        logits = torch.stack(
+            [
+                depth_logits(discriminator, torch.stack([to_tensor(render(c[k], resolution)) for c in changed]), t)
+                for k in range(per_item)
+            ],
+            dim=1,
+        )  # [B, alternatives, depths]
+        gap = true_logits[:, None, :] - logits
+        total_true, total_changed = true_logits.mean(dim=1), logits.mean(dim=2)
+        rows[name] = {
+            "gap_by_depth": [round(float(g), 3) for g in gap.mean(dim=(0, 1))],
+            "gap": float(gap.mean()),
+            "true_above_all": float((total_true[:, None] > total_changed).all(dim=1).float().mean()),
+            "chance": 1.0 / (per_item + 1),
+        }
+        rows[name] |= generator_sensitivity(generator, attributes, changed, per_item, args.seed)
+        print(
+            f"{name:<9} G change {rows[name]['generator_change']:.3f} (real {rows[name]['real_change']:.3f}); "
+            f"D gap by depth {rows[name]['gap_by_depth']}, mean {rows[name]['gap']:+.3f}; "
+            f"true scored above all {per_item} changed: {rows[name]['true_above_all']:.2f} "
+            f"(chance {rows[name]['chance']:.2f})"
+        )
+    if args.json is not None:
+        write_result(args.json, {"checkpoint": str(checkpoint), "count": args.count, "attributes": rows})
+
+
+if __name__ == "__main__":
+    main()
