@@ -226,6 +226,9 @@ class LossConfig:
     # term's one random wrong caption, the softmax weights the hardest wrong captions most (the ones
     # that differ in a single word once the easy ones are told apart). Needs dense_final_head.
     contrastive_weight: float = 0.0
+    # the contrastive softmax also holds each image's matching-aware wrong caption (see `mismatch`):
+    # with "swap" negatives, a caption that differs from the image's own in one attribute only
+    contrastive_mismatched: bool = False
     # what D judges of a fake: "generator" (G's own pyramid, one RGB output per level: the paper's
     # MS-I/O) or "downsampled" (the pyramid downsampled from G's finest image, as reals are built,
     # so every input level shows the picture G actually draws)

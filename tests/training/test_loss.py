@@ -255,6 +255,24 @@ def test_contrastive_loss_is_cross_entropy_over_the_batch_captions() -> None:
     )
 
 
+def test_contrastive_loss_counts_each_images_extra_negative_where_valid() -> None:
+    torch.manual_seed(0)
+    images, embedded, extra = torch.randn(3, 8), torch.randn(3, 8), torch.randn(3, 8)
+    valid = torch.tensor([True, False, True])
+    loss = contrastive_loss([images], embedded, ["a", "b", "c"], extra, valid)
+    logits = torch.cat([images @ embedded.t(), (images * extra).sum(dim=1, keepdim=True)], dim=1)
+    rows = [
+        F.cross_entropy(logits[0][None], torch.tensor([0])),
+        F.cross_entropy(logits[1, :3][None], torch.tensor([1])),  # its extra negative is not valid
+        F.cross_entropy(logits[2][None], torch.tensor([2])),
+    ]
+    torch.testing.assert_close(loss, torch.stack(rows).mean())
+    # an extra negative equal to the image's own caption raises the loss
+    assert contrastive_loss([embedded * 5], embedded, ["a", "b", "c"], embedded) > contrastive_loss(
+        [embedded * 5], embedded, ["a", "b", "c"]
+    )
+
+
 def test_contrastive_loss_leaves_duplicate_captions_out_of_the_negatives() -> None:
     """A second sample with the same caption is neither the answer nor a wrong caption: the loss
     of the batch [a, b, a] equals, row by row, that of [a, b] with the other 'a' column removed."""
@@ -298,6 +316,20 @@ def test_contrastive_weight_adds_the_term_to_both_players(tiny: ModelConfig, wei
         embed = discriminator.heads[-1].embed_text.weight
         assert embed.grad is not None and embed.grad.abs().sum() > 0
         assert 0 < d_stats["D/contrastive"] < 10
+
+
+def test_contrastive_mismatched_adds_the_wrong_caption_to_the_softmax(tiny: ModelConfig) -> None:
+    torch.manual_seed(0)
+    generator = Generator(tiny.generator)
+    discriminator = Discriminator(dataclasses.replace(tiny.discriminator, dense_final_head=True))
+    batch = make_batch(generator, ["a red circle", "a blue square", "a green star"])
+    fake = GigaGANLoss(generator, discriminator, LossConfig(contrastive_weight=1.0)).generate_for_discriminator(batch)
+    losses = [
+        GigaGANLoss(generator, discriminator, LossConfig(contrastive_weight=1.0, contrastive_mismatched=extra))
+        .discriminator_loss(batch, fake)[1]["D/contrastive"]
+        for extra in (False, True)
+    ]
+    assert losses[1] > losses[0]  # one more wrong caption in every row's softmax
 
 
 def test_contrastive_weight_without_a_dense_head_is_refused(tiny: ModelConfig) -> None:

@@ -149,19 +149,32 @@ def adversarial_loss(logits: list[Tensor], real: bool, rows: Tensor | None = Non
     return torch.stack(terms).mean()
 
 
-def contrastive_loss(image_embeddings: list[Tensor], caption_embedding: Tensor, captions: list[str]) -> Tensor:
+def contrastive_loss(
+    image_embeddings: list[Tensor],
+    caption_embedding: Tensor,
+    captions: list[str],
+    extra_negatives: Tensor | None = None,
+    extra_valid: Tensor | None = None,
+) -> Tensor:
     """Mean over predictions of the cross-entropy of scoring each image under every caption of the
     batch (logits <image_i, caption_j>) with its own caption as the answer; other samples with the
-    same caption text are left out of the softmax rather than counted as wrong."""
+    same caption text are left out of the softmax rather than counted as wrong. `extra_negatives`
+    [B, D] adds one more wrong caption per image (e.g. its matching-aware caption), counted where
+    `extra_valid` [B] is True."""
     if not image_embeddings:
         return caption_embedding.new_zeros(())
     device = caption_embedding.device
     same_text = torch.tensor([[a == b for b in captions] for a in captions], device=device)
     duplicate = same_text & ~torch.eye(len(captions), dtype=torch.bool, device=device)
+    if extra_negatives is not None:
+        valid = extra_valid if extra_valid is not None else torch.ones(len(captions), dtype=torch.bool, device=device)
+        duplicate = torch.cat([duplicate, ~valid[:, None].to(device)], dim=1)
     targets = torch.arange(len(captions), device=device)
     terms = []
     for image in image_embeddings:
         logits = image.float() @ caption_embedding.float().t()
+        if extra_negatives is not None:
+            logits = torch.cat([logits, (image.float() * extra_negatives.float()).sum(dim=1, keepdim=True)], dim=1)
         terms.append(F.cross_entropy(logits.masked_fill(duplicate, float("-inf")), targets))
     return torch.stack(terms).mean()
 
@@ -264,6 +277,16 @@ class GigaGANLoss:
         vision = adversarial_loss(out.vision, real=real) if out.vision else adversarial.new_zeros(())
         return adversarial, vision
 
+    def _contrastive(self, out: DiscriminatorOutput, batch: TrainingBatch, t_wrong: Tensor | None) -> Tensor:
+        """The contrastive term; with `contrastive_mismatched`, each image's matching-aware caption is
+        one more negative (a hard one under mismatch="swap")."""
+        extra = None
+        if self.config.contrastive_mismatched and t_wrong is not None:
+            extra = self.discriminator.heads[-1].embed_caption(t_wrong)
+        return contrastive_loss(
+            out.image_embeddings, out.caption_embedding, batch.captions, extra, batch.mismatch_valid
+        )
+
     def generate(self, batch: TrainingBatch, z: Tensor) -> list[Tensor]:
         """The generator's pyramid for `z` and the batch's captions (an upsampler also reads `batch.low_res`)."""
         return self.generator(z, text=self._generator_text(batch), noise_mode=self.noise_mode)
@@ -295,7 +318,7 @@ class GigaGANLoss:
                 total = total + self.config.matching_aware_weight * mismatch
                 stats["G/matching_aware"] = _item(mismatch)
             if self.config.contrastive_weight > 0:
-                contrastive = contrastive_loss(out.image_embeddings, out.caption_embedding, batch.captions)
+                contrastive = self._contrastive(out, batch, t_wrong)
                 total = total + self.config.contrastive_weight * contrastive
                 stats["G/contrastive"] = _item(contrastive)
             if self.clip_loss is not None and self.config.clip_weight > 0:
@@ -341,7 +364,7 @@ class GigaGANLoss:
                 total = total + self.config.matching_aware_weight * mismatch
                 stats["D/matching_aware"] = _item(mismatch)
             if self.config.contrastive_weight > 0:
-                contrastive = contrastive_loss(out_real.image_embeddings, out_real.caption_embedding, batch.captions)
+                contrastive = self._contrastive(out_real, batch, t_wrong)
                 total = total + self.config.contrastive_weight * contrastive
                 stats["D/contrastive"] = _item(contrastive)
         stats["D/total"] = _item(total)
