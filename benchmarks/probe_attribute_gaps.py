@@ -16,6 +16,7 @@ import dataclasses
 from pathlib import Path
 
 import torch
+from torchvision.utils import make_grid, save_image
 
 from _bench_common import write_result
 from gigagan.data.shapes import COLORS, POSITIONS, SHAPES, SIZES, caption, render, sample_attributes, to_tensor
@@ -64,16 +65,36 @@ def generator_sensitivity(generator: Generator, attributes: list, changed: list,
     return {"generator_change": fake_change, "real_change": real_change}
 
 
+@torch.no_grad()
+def save_shape_grid(generator: Generator, path: Path, seed: int, prompts: int = 6) -> None:
+    """Rows of real renders of one prompt in each shape, each followed by G's pictures for them (one z
+    per row), upscaled 4x."""
+    resolution = generator.config.resolution
+    rows = []
+    for i in range(prompts):
+        items = [dataclasses.replace(sample_attributes(seed + 1, i), shape=shape) for shape in SHAPES]
+        z = torch.randn(1, generator.config.z_dim, generator=torch.Generator().manual_seed(seed + i))
+        fake = generator(z.repeat(len(items), 1), generator.tokenize([caption(a) for a in items]), noise_mode="const")
+        rows += [torch.stack([to_tensor(render(a, resolution)) for a in items]), fake[0].clamp(-1, 1)]
+    grid = make_grid(torch.cat(rows) * 0.5 + 0.5, nrow=len(SHAPES), padding=1)
+    save_image(torch.nn.functional.interpolate(grid[None], scale_factor=4, mode="nearest")[0], path)
+    print(f"wrote {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, required=True, help="run folder or checkpoint")
     parser.add_argument("--count", type=int, default=128, help="training renders probed")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--generator-weights", default=None, help="e.g. generator.safetensors for the raw G")
+    parser.add_argument(
+        "--grid", type=Path, default=None, help="PNG: 6 prompts x 5 shapes, real renders above G's (fixed z per row)"
+    )
     args = parser.parse_args()
 
     checkpoint = latest_checkpoint(args.checkpoint) or args.checkpoint
-    generator = Generator.from_pretrained(checkpoint).eval()
+    generator = Generator.from_pretrained(checkpoint, weights_name=args.generator_weights).eval()
     discriminator = Discriminator.from_pretrained(checkpoint).eval()
     resolution = generator.config.resolution
     attributes = [sample_attributes(args.seed, i) for i in range(args.count)]
@@ -108,6 +129,8 @@ def main() -> None:
             f"true scored above all {per_item} changed: {rows[name]['true_above_all']:.2f} "
             f"(chance {rows[name]['chance']:.2f})"
         )
+    if args.grid is not None:
+        save_shape_grid(generator, args.grid, args.seed)
     if args.json is not None:
         write_result(args.json, {"checkpoint": str(checkpoint), "count": args.count, "attributes": rows})
 
