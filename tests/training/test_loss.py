@@ -325,8 +325,9 @@ def test_contrastive_mismatched_adds_the_wrong_caption_to_the_softmax(tiny: Mode
     batch = make_batch(generator, ["a red circle", "a blue square", "a green star"])
     fake = GigaGANLoss(generator, discriminator, LossConfig(contrastive_weight=1.0)).generate_for_discriminator(batch)
     losses = [
-        GigaGANLoss(generator, discriminator, LossConfig(contrastive_weight=1.0, contrastive_mismatched=extra))
-        .discriminator_loss(batch, fake)[1]["D/contrastive"]
+        GigaGANLoss(
+            generator, discriminator, LossConfig(contrastive_weight=1.0, contrastive_mismatched=extra)
+        ).discriminator_loss(batch, fake)[1]["D/contrastive"]
         for extra in (False, True)
     ]
     assert losses[1] > losses[0]  # one more wrong caption in every row's softmax
