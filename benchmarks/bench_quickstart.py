@@ -153,7 +153,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--curve-every", type=float, default=5.0, help="minutes between learning-curve points")
     parser.add_argument("--curve-samples", type=int, default=256, help="held-out prompts per curve point")
-    parser.add_argument("--out", type=Path, default=Path("runs/bench-quickstart"))
+    parser.add_argument(
+        "--out", type=Path, default=None, help="run folder (default: runs/bench-quickstart/<--json stem>)"
+    )
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/bench_quickstart.json"))
     parser.add_argument("--grid", type=Path, default=None, help="also save a PNG of 64 held-out EMA samples")
     parser.add_argument(
@@ -190,6 +192,7 @@ def main() -> None:
         help="bisection: D's text layers (or its whole text branch, MLP included) keep their random initialisation",
     )
     args = parser.parse_args()
+    args.out = args.out or Path("runs/bench-quickstart") / (args.json.stem if args.json else "run")
     if args.predictions != "all":
         keep_coarsest_predictions_only(finest_input_only=args.predictions == "finest_to_coarsest")
 
