@@ -43,39 +43,26 @@ def depth_logits(discriminator: Discriminator, images: torch.Tensor, t: torch.Te
     return torch.stack([torch.stack(v).mean(dim=0) for _, v in sorted(per_depth.items())], dim=1)
 
 
+def renders(items: list, resolution: int) -> torch.Tensor:
+    """The real pictures of `items` ([N, 3, R, R] in [-1, 1])."""
+    return torch.stack([to_tensor(render(a, resolution)) for a in items])
+
+
 @torch.no_grad()
-def generator_sensitivity(generator: Generator, attributes: list, changed: list, per_item: int, seed: int) -> dict:
-    """Mean absolute pixel change (0-1) of G's picture for one z when the caption's attribute changes,
-    and of the real render."""
-    resolution = generator.config.resolution
-    z = torch.randn(len(attributes), generator.config.z_dim, generator=torch.Generator().manual_seed(seed))
-
-    def draw(items: list) -> torch.Tensor:
-        return generator(z, generator.tokenize([caption(a) for a in items]), noise_mode="const")[0].clamp(-1, 1)
-
-    def renders(items: list) -> torch.Tensor:
-        return torch.stack([to_tensor(render(a, resolution)) for a in items])
-
-    base_fake, base_real = draw(attributes), renders(attributes)
-    fake_change = real_change = 0.0
-    for k in range(per_item):
-        items = [c[k] for c in changed]
-        fake_change += float((draw(items) - base_fake).abs().mean()) / 2 / per_item
-        real_change += float((renders(items) - base_real).abs().mean()) / 2 / per_item
-    return {"generator_change": fake_change, "real_change": real_change}
+def draw(generator: Generator, z: torch.Tensor, items: list) -> torch.Tensor:
+    """G's pictures of `items`' captions for the latents `z` (one row each)."""
+    return generator(z, generator.tokenize([caption(a) for a in items]), noise_mode="const")[0].clamp(-1, 1)
 
 
 @torch.no_grad()
 def save_shape_grid(generator: Generator, path: Path, seed: int, prompts: int = 6) -> None:
     """Rows of real renders of one prompt in each shape, each followed by G's pictures for them (one z
     per row), upscaled 4x."""
-    resolution = generator.config.resolution
     rows = []
     for i in range(prompts):
         items = [dataclasses.replace(sample_attributes(seed + 1, i), shape=shape) for shape in SHAPES]
         z = torch.randn(1, generator.config.z_dim, generator=torch.Generator().manual_seed(seed + i))
-        fake = generator(z.repeat(len(items), 1), generator.tokenize([caption(a) for a in items]), noise_mode="const")
-        rows += [torch.stack([to_tensor(render(a, resolution)) for a in items]), fake[0].clamp(-1, 1)]
+        rows += [renders(items, generator.config.resolution), draw(generator, z.repeat(len(items), 1), items)]
     grid = make_grid(torch.cat(rows) * 0.5 + 0.5, nrow=len(SHAPES), padding=1)
     save_image(torch.nn.functional.interpolate(grid[None], scale_factor=4, mode="nearest")[0], path)
     print(f"wrote {path}")
@@ -101,19 +88,23 @@ def main() -> None:
     tokens = generator.tokenize([caption(a) for a in attributes])
     with torch.no_grad():
         t = discriminator.encode_text(generator.text_encoder.clip(tokens))
-    real = torch.stack([to_tensor(render(a, resolution)) for a in attributes])
+    real = renders(attributes, resolution)
     true_logits = depth_logits(discriminator, real, t)  # [B, depths]
+    # G's pictures for one z per item, before and after each caption change (mean absolute change, 0-1)
+    z = torch.randn(len(attributes), generator.config.z_dim, generator=torch.Generator().manual_seed(args.seed))
+    base_fake = draw(generator, z, attributes)
     rows = {}
     for name in ("shape", "color", "size", "position"):
         changed = [alternatives(a, name) for a in attributes]
         per_item = min(len(c) for c in changed)
-        logits = torch.stack(
-            [
-                depth_logits(discriminator, torch.stack([to_tensor(render(c[k], resolution)) for c in changed]), t)
-                for k in range(per_item)
-            ],
-            dim=1,
-        )  # [B, alternatives, depths]
+        changed_items = [[c[k] for c in changed] for k in range(per_item)]
+        changed_real = [renders(items, resolution) for items in changed_items]
+        logits = torch.stack([depth_logits(discriminator, images, t) for images in changed_real], dim=1)
+        # [B, alternatives, depths]
+        fake_change = real_change = 0.0
+        for items, images in zip(changed_items, changed_real):
+            fake_change += float((draw(generator, z, items) - base_fake).abs().mean()) / 2 / per_item
+            real_change += float((images - real).abs().mean()) / 2 / per_item
         gap = true_logits[:, None, :] - logits
         total_true, total_changed = true_logits.mean(dim=1), logits.mean(dim=2)
         rows[name] = {
@@ -122,7 +113,7 @@ def main() -> None:
             "true_above_all": float((total_true[:, None] > total_changed).all(dim=1).float().mean()),
             "chance": 1.0 / (per_item + 1),
         }
-        rows[name] |= generator_sensitivity(generator, attributes, changed, per_item, args.seed)
+        rows[name] |= {"generator_change": fake_change, "real_change": real_change}
         print(
             f"{name:<9} G change {rows[name]['generator_change']:.3f} (real {rows[name]['real_change']:.3f}); "
             f"D gap by depth {rows[name]['gap_by_depth']}, mean {rows[name]['gap']:+.3f}; "
