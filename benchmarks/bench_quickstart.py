@@ -6,6 +6,11 @@ The floor is the same images scored against shuffled prompts: what an image that
 caption would get. Prints a table and writes JSON.
 
     .venv/bin/python benchmarks/bench_quickstart.py --minutes 15
+
+Under torchrun the quickstart model trains data-parallel on every rank (gloo; the global batch is
+split over the ranks); rank 0 scores it and then trains the references on all the ranks' threads:
+
+    .venv/bin/torchrun --standalone --nproc_per_node 2 benchmarks/bench_quickstart.py --minutes 15 --batch-size 16
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from gigagan.data.shapes import (
 )
 from gigagan.nn import image_pyramid
 from gigagan.training import Trainer
+from gigagan.training.distributed import init_distributed, shutdown
 from reference_gan import ReferenceSettings, ReferenceTrainer, empty_fields, nested_overrides, save_grid
 
 
@@ -196,6 +202,7 @@ def main() -> None:
     if args.predictions != "all":
         keep_coarsest_predictions_only(finest_input_only=args.predictions == "finest_to_coarsest")
 
+    context = init_distributed("cpu")
     torch.set_num_threads(max(1, torch.get_num_threads()))
     overrides = {
         "data": "shapes",
@@ -212,7 +219,7 @@ def main() -> None:
     config = preset_training("quickstart", overrides)  # the preset's own training settings, as `gigagan train`
     started = time.perf_counter()
     model_config = with_overrides(get_preset("quickstart"), nested_overrides(args.model_set))
-    trainer = Trainer(model_config, config, args.out, progress=True)
+    trainer = Trainer(model_config, config, args.out, context=context, progress=True)
     if args.freeze_discriminator_text != "none":  # parameters without gradients are skipped by the optimiser
         branch = trainer.discriminator.text_branch
         (branch.layers if args.freeze_discriminator_text == "layers" else branch).requires_grad_(False)
@@ -228,9 +235,14 @@ def main() -> None:
         curve.append({"minutes": elapsed / 60, "step": step, "images_seen": trainer.images_seen, **point})
         tqdm.write(f"  {elapsed / 60:5.1f} min, step {step}: " + ", ".join(f"{k} {v:.2f}" for k, v in point.items()))
 
-    trainer.on_step = on_step
+    if context.is_main:
+        trainer.on_step = on_step
     result = trainer.run()
     train_seconds = time.perf_counter() - started
+    shutdown(context)
+    if not context.is_main:
+        return
+    torch.set_num_threads(torch.get_num_threads() * context.world_size)  # the references get every rank's cores
     scores = evaluate(trainer.ema.model.eval(), args.samples, args.seed)
 
     diversity_prompt = heldout_prompts(1, seed=args.seed)[0]
@@ -292,6 +304,7 @@ def main() -> None:
         "model_overrides": args.model_set,
         "minutes_budget": args.minutes,
         "batch_size": config.batch_size,
+        "processes": context.world_size,
         "training": config_to_dict(config),
         "samples_scored": args.samples,
         "shuffled_floor": scores["shuffled_floor"],

@@ -36,6 +36,7 @@ from gigagan.cli_options import (
     MetricsImagesOption,
     MetricsOption,
     NumWorkersOption,
+    ProcessesOption,
     ProgressOption,
     R1GammaOption,
     R1IntervalOption,
@@ -251,6 +252,7 @@ def train(
     deterministic: DeterministicOption = None,
     resume: ResumeOption = False,
     device: TrainDeviceOption = "auto",
+    processes: ProcessesOption = 1,
     progress: ProgressOption = True,
 ) -> None:
     """Train a GigaGAN generator and discriminator."""
@@ -278,7 +280,7 @@ def train(
     if training.metrics and training.metrics_every <= 0:
         raise GigaGANError("--metrics needs --metrics-every N (steps between evaluations)")
     model.validate()
-    run_trainer(Trainer, model, training, out, checkpoint, device, progress, with_metrics=True)
+    run_trainer(Trainer, model, training, out, checkpoint, device, progress, with_metrics=True, processes=processes)
 
 
 # command-line option -> TrainConfig / LossConfig field, for every training command
@@ -346,12 +348,20 @@ def run_trainer(
     device: str,
     progress: bool,
     with_metrics: bool = False,
+    processes: int = 1,
 ) -> None:
     """Build `trainer_class` (single process or one torchrun rank), train, and report the result.
-    `with_metrics`: score `training.metrics` on the EMA generator every `training.metrics_every` steps."""
+    `with_metrics`: score `training.metrics` on the EMA generator every `training.metrics_every` steps;
+    `processes` > 1: train in that many local CPU ranks (`run_local_processes`)."""
     import logging
 
-    from gigagan.training.distributed import init_distributed, shutdown
+    from gigagan.training.distributed import init_distributed, run_local_processes, shutdown
+
+    if processes != 1:
+        check_local_processes(processes, device, training.batch_size)
+        args = (trainer_class, model, training, out, checkpoint, device, progress, with_metrics)
+        run_local_processes(processes, run_trainer, *args)
+        return
 
     logging.basicConfig(level=logging.INFO, format="gigagan: %(message)s")
     context = init_distributed(device)
@@ -371,6 +381,18 @@ def run_trainer(
             f"trained {result.step} steps ({result.images_seen} images, {result.skipped_steps} skipped); "
             f"checkpoint: {result.last_checkpoint}; latest: {out / 'latest'}"
         )
+
+
+def check_local_processes(processes: int, device: str, batch_size: int) -> None:
+    """One-line errors for a --processes request that cannot run."""
+    from gigagan.training.distributed import resolve_device
+
+    if processes < 1:
+        raise GigaGANError(f"--processes must be at least 1, got {processes}")
+    if processes > 1 and resolve_device(device).type != "cpu":
+        raise GigaGANError("--processes runs CPU ranks; for several GPUs launch with torchrun (see --help)")
+    if batch_size % processes:
+        raise GigaGANError(f"batch size {batch_size} is not divisible by --processes {processes}")
 
 
 register_generation_commands(app)  # generate, interpolate, style-mix, prompt-mix, demo

@@ -36,6 +36,14 @@ CaptionTemplateOption = Annotated[
 DeterministicOption = Annotated[bool | None, typer.Option("--deterministic/--no-deterministic")]
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue from OUT/latest.")]
 TrainDeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
+ProcessesOption = Annotated[
+    int,
+    typer.Option(
+        "--processes",
+        help="CPU training processes on this machine, data parallel over gloo (the batch is split over "
+        "them, the cores shared); small models train faster so on few-core CPUs. GPUs: use torchrun.",
+    ),
+]
 ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
 MetricsOption = Annotated[
     str | None, typer.Option("--metrics", help="Metrics scored on the EMA G while training, e.g. fid,kid.")

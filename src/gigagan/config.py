@@ -233,6 +233,9 @@ class LossConfig:
     # MS-I/O) or "downsampled" (the pyramid downsampled from G's finest image, as reals are built,
     # so every input level shows the picture G actually draws)
     fake_pyramid: str = "generator"
+    # D's phase judges the G phase's fakes (drawn before G's update, detached) instead of a fresh
+    # batch from the updated G: one generator forward less per step
+    reuse_generator_fakes: bool = False
     clip_weight: float = 0.2  # CLIP contrastive loss on generated images (needs CLIP weights)
     vision_aided_weight: float = 0.5  # vision-aided discriminator (needs CLIP weights)
     augment: bool = False  # differentiable translation / colour / cutout for small datasets
@@ -606,7 +609,13 @@ PRESET_TRAINING: dict[str, dict[str, Any]] = {
     "quickstart": {
         "batch_size": 8,
         "lr_discriminator": 0.004,
-        "loss": {"r1_gamma": 0.05, "fake_pyramid": "downsampled", "contrastive_weight": 0.3},
+        # D judges the G phase's fakes: 8% less time per step (docs/RESULTS.md, 2026-12-07)
+        "loss": {
+            "r1_gamma": 0.05,
+            "fake_pyramid": "downsampled",
+            "contrastive_weight": 0.3,
+            "reuse_generator_fakes": True,
+        },
     },
 }
 

@@ -1,9 +1,11 @@
-"""Run by tests/training/test_distributed.py under torchrun: train a few steps, then every rank
+"""Run by tests/training/test_distributed.py under torchrun: train a few steps (or, given a time cap,
+until it passes, rank 1 starting a second late so the ranks' clocks disagree), then every rank
 writes its own generator and discriminator weights so the test can compare replicas."""
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from safetensors.torch import save_file
@@ -14,7 +16,7 @@ from gigagan.training import Trainer
 from gigagan.training.distributed import init_distributed, shutdown
 
 
-def main(out: str, steps: int, batch_size: int) -> None:
+def main(out: str, steps: int, batch_size: int, max_minutes: float | None = None) -> None:
     context = init_distributed("cpu")
     config = TrainConfig(
         data="shapes",
@@ -26,6 +28,7 @@ def main(out: str, steps: int, batch_size: int) -> None:
         checkpoint_every=0,
         deterministic=True,
         noise_mode="const",  # per-pixel noise is drawn per rank
+        max_minutes=max_minutes,
     )
     config.loss.r1_interval = 2
     trainer = Trainer(get_preset("tiny"), config, Path(out), context=context, progress=False)
@@ -38,6 +41,8 @@ def main(out: str, steps: int, batch_size: int) -> None:
             {k: v.clone().contiguous() for k, v in trainer.discriminator.state_dict().items()},
             str(Path(out) / "discriminator-init.safetensors"),
         )
+    if max_minutes is not None and context.rank == 1:
+        time.sleep(1.0)
     trainer.run()
     for name, module in (("generator", trainer.generator), ("discriminator", trainer.discriminator)):
         state = {k: v.contiguous() for k, v in module.state_dict().items()}
@@ -46,4 +51,4 @@ def main(out: str, steps: int, batch_size: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]) if len(sys.argv) > 4 else None)

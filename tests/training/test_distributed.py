@@ -13,23 +13,18 @@ from safetensors.torch import load_file
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
+def run_two_ranks(out: Path, *worker_args: str, port: int = 29533, timeout: float = 600) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port)]
+    result = subprocess.run(
+        [*command, str(WORKER), str(out), *worker_args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
 def test_two_ranks_stay_in_sync_and_match_one_process(tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        "29533",
-        str(WORKER),
-        str(tmp_path / "two"),
-        "4",
-        "8",
-    ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_two_ranks(tmp_path / "two", "4", "8")
     single = subprocess.run(
         [sys.executable, str(WORKER), str(tmp_path / "one"), "4", "8"],
         env=env,
@@ -53,3 +48,14 @@ def test_two_ranks_stay_in_sync_and_match_one_process(tmp_path: Path) -> None:
         for key in one:  # no element strays by more than one step of Adam at this learning rate
             assert (rank0[key] - one[key]).abs().max() <= 0.0025 * 2, f"{name}.{key}"
     assert (tmp_path / "two" / "latest").exists() and not (tmp_path / "two" / "rank1").exists()
+
+
+def test_ranks_stop_together_at_the_time_cap(tmp_path: Path) -> None:
+    """Each rank has its own clock (here rank 1 starts a second late): the time cap must stop every
+    rank at the same step, or the first to stop leaves the others waiting in a collective."""
+    run_two_ranks(tmp_path, "1000000", "8", "0.04", port=29534, timeout=240)
+    for name in ("generator", "discriminator"):
+        rank0 = load_file(tmp_path / f"{name}-rank0.safetensors")
+        rank1 = load_file(tmp_path / f"{name}-rank1.safetensors")
+        assert all(torch.equal(rank0[k], rank1[k]) for k in rank0), f"{name} replicas diverged"
+    assert (tmp_path / "latest").exists()

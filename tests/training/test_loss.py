@@ -338,3 +338,17 @@ def test_contrastive_weight_without_a_dense_head_is_refused(tiny: ModelConfig) -
     discriminator = Discriminator(dataclasses.replace(tiny.discriminator, dense_final_head=False))
     with pytest.raises(GigaGANError, match="dense_final_head"):
         GigaGANLoss(generator, discriminator, LossConfig(contrastive_weight=0.3))
+
+
+@pytest.mark.parametrize("reuse", [False, True])
+def test_reuse_generator_fakes_gives_d_the_g_phase_pictures(tiny: ModelConfig, reuse: bool) -> None:
+    generator, discriminator = Generator(tiny.generator), Discriminator(tiny.discriminator)
+    loss = GigaGANLoss(generator, discriminator, LossConfig(reuse_generator_fakes=reuse), noise_mode="const")
+    batch = make_batch(generator, ["a red circle", "a blue square"])
+    loss.generator_loss(batch)
+    with torch.no_grad():
+        g_phase = loss.generate(batch, batch.z)
+    fake = loss.generate_for_discriminator(batch)
+    assert all(not level.requires_grad for level in fake)
+    same = all(torch.equal(a.float(), b) for a, b in zip(g_phase, fake))
+    assert same == reuse  # otherwise drawn afresh from z_discriminator

@@ -1,4 +1,5 @@
-"""Multi-GPU and multi-node training through `torchrun`.
+"""Multi-GPU and multi-node training through `torchrun`, and data-parallel training over a
+machine's CPU cores through `run_local_processes` (`gigagan train --processes N`).
 
 Gradients are averaged across ranks with one flattened all-reduce per phase (the approach of
 StyleGAN2-ADA): the phases toggle which network receives gradients, which DistributedDataParallel's
@@ -11,7 +12,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -113,3 +117,48 @@ def barrier(context: DistributedContext) -> None:
 def shutdown(context: DistributedContext) -> None:
     if context.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _local_rank_main(rank: int, world_size: int, port: int, threads: int, fn: Callable[..., Any], args: tuple) -> None:
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world_size),
+        OMP_NUM_THREADS=str(threads),
+    )
+    torch.set_num_threads(threads)
+    fn(*args)
+
+
+def run_local_processes(processes: int, fn: Callable[..., Any], *args: Any) -> None:
+    """Run `fn(*args)` in `processes` CPU processes on this machine as the ranks of one gloo process
+    group (what `torchrun --standalone` would set up; `init_distributed` joins it), sharing the
+    machine's threads between them. On CPUs with few cores, small models train faster this way than
+    one process on every thread: each rank's operators are too small to use more than one core well.
+    A rank's error is raised here as a one-line GigaGANError."""
+    import torch.multiprocessing as mp
+
+    if "WORLD_SIZE" in os.environ:
+        raise GigaGANError("--processes starts its own ranks: do not combine it with torchrun")
+    threads = max(1, torch.get_num_threads() // processes)
+    try:
+        mp.start_processes(
+            _local_rank_main,
+            args=(processes, _free_port(), threads, fn, args),
+            nprocs=processes,
+            start_method="spawn",
+        )
+    except mp.ProcessRaisedException as error:
+        lines = [line for line in str(error).strip().splitlines() if line.strip()]
+        message = lines[-1].split(": ", 1)[-1] if lines else "a training process failed"
+        raise GigaGANError(message) from None
+    except mp.ProcessExitedException as error:
+        raise GigaGANError(f"a training process exited unexpectedly ({error})") from None

@@ -407,6 +407,13 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
 
+    def _time_is_up(self, deadline: float) -> bool:
+        """Whether the time cap has passed, agreed by every rank (each has its own clock, and a rank
+        that stopped one step before the others would leave them waiting in a collective)."""
+        if deadline == math.inf:
+            return False
+        return all_reduce_flag(time.perf_counter() >= deadline, self.context)
+
     def run(self) -> TrainResult:
         config = self.config
         bar = None
@@ -420,7 +427,7 @@ class Trainer:
         started, start_step = time.perf_counter(), self.step
         try:
             deadline = started + config.max_minutes * 60 if config.max_minutes else math.inf
-            while self.step < config.max_steps and time.perf_counter() < deadline:
+            while self.step < config.max_steps and not self._time_is_up(deadline):
                 stats = self.train_step()
                 elapsed = time.perf_counter() - started
                 images_per_second = (self.step - start_step) * config.batch_size / max(elapsed, 1e-9)

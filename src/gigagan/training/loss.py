@@ -49,6 +49,7 @@ class TrainingBatch:
     # frozen-CLIP features of `tokens` / `mismatched_tokens`, filled in once and shared by the phases
     clip_features: CLIPTextFeatures | None = None
     mismatched_clip_features: CLIPTextFeatures | None = None
+    generator_fakes: list[Tensor] | None = None  # the G phase's pyramid, kept for D (reuse_generator_fakes)
 
 
 def _item(value: Tensor) -> float:
@@ -307,6 +308,8 @@ class GigaGANLoss:
         with self._autocast(device):
             _, t_d = self._text(batch)
             fake = self.generate(batch, batch.z)
+            if self.config.reuse_generator_fakes:
+                batch.generator_fakes = [level.detach().float() for level in fake]
             matching = self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any())
             t_wrong = self._text(batch, mismatched=True)[1] if matching else None
             out = self._discriminate(self._as_judged(fake), t_d, batch.augment, mismatched_text=t_wrong)
@@ -334,6 +337,9 @@ class GigaGANLoss:
 
     @torch.no_grad()
     def generate_for_discriminator(self, batch: TrainingBatch) -> list[Tensor]:
+        """The fakes D's phase judges: a fresh batch from z_discriminator, or the G phase's own."""
+        if self.config.reuse_generator_fakes and batch.generator_fakes is not None:
+            return batch.generator_fakes
         with self._autocast(batch.z.device):
             return [level.float() for level in self.generate(batch, batch.z_discriminator)]
 
