@@ -352,15 +352,14 @@ def run_trainer(
 ) -> None:
     """Build `trainer_class` (single process or one torchrun rank), train, and report the result.
     `with_metrics`: score `training.metrics` on the EMA generator every `training.metrics_every` steps;
-    `processes` > 1: train in that many local CPU ranks (`run_local_processes`)."""
+    `processes` > 1: train in that many local CPU ranks (`run_local_ranks`)."""
     import logging
 
-    from gigagan.training.distributed import init_distributed, run_local_processes, shutdown
+    from gigagan.training.distributed import init_distributed, run_local_ranks, shutdown
 
-    if processes != 1:
-        check_local_processes(processes, device, training.batch_size)
+    if processes != 1:  # each rank runs this function again, with processes=1
         args = (trainer_class, model, training, out, checkpoint, device, progress, with_metrics)
-        run_local_processes(processes, run_trainer, *args)
+        run_local_ranks(processes, device, training.batch_size, run_trainer, *args)
         return
 
     logging.basicConfig(level=logging.INFO, format="gigagan: %(message)s")
@@ -381,18 +380,6 @@ def run_trainer(
             f"trained {result.step} steps ({result.images_seen} images, {result.skipped_steps} skipped); "
             f"checkpoint: {result.last_checkpoint}; latest: {out / 'latest'}"
         )
-
-
-def check_local_processes(processes: int, device: str, batch_size: int) -> None:
-    """One-line errors for a --processes request that cannot run."""
-    from gigagan.training.distributed import resolve_device
-
-    if processes < 1:
-        raise GigaGANError(f"--processes must be at least 1, got {processes}")
-    if processes > 1 and resolve_device(device).type != "cpu":
-        raise GigaGANError("--processes runs CPU ranks; for several GPUs launch with torchrun (see --help)")
-    if batch_size % processes:
-        raise GigaGANError(f"batch size {batch_size} is not divisible by --processes {processes}")
 
 
 register_generation_commands(app)  # generate, interpolate, style-mix, prompt-mix, demo

@@ -233,6 +233,10 @@ class LossConfig:
     # MS-I/O) or "downsampled" (the pyramid downsampled from G's finest image, as reals are built,
     # so every input level shows the picture G actually draws)
     fake_pyramid: str = "generator"
+    # which MS-I/O predictions the adversarial and matching-aware terms (and R1) use: "all" (every
+    # input level at every depth, the paper) or "coarsest" (each input level's prediction at the
+    # coarsest depth only; the finer per-position heads are left out of training)
+    predictions: str = "all"
     # D's phase judges the G phase's fakes (drawn before G's update, detached) instead of a fresh
     # batch from the updated G: one generator forward less per step
     reuse_generator_fakes: bool = False
@@ -241,7 +245,11 @@ class LossConfig:
     augment: bool = False  # differentiable translation / colour / cutout for small datasets
 
     def validate(self) -> None:
-        for name, choices in (("mismatch", MISMATCH_STRATEGIES), ("fake_pyramid", FAKE_PYRAMIDS)):
+        for name, choices in (
+            ("mismatch", MISMATCH_STRATEGIES),
+            ("fake_pyramid", FAKE_PYRAMIDS),
+            ("predictions", LOSS_PREDICTIONS),
+        ):
             value = getattr(self, name)
             if value not in choices:
                 raise GigaGANError(f"loss.{name} must be one of {', '.join(choices)}, got {value!r}")
@@ -249,6 +257,7 @@ class LossConfig:
 
 MISMATCH_STRATEGIES = ("random", "similar", "mixed", "swap", "random+swap")
 FAKE_PYRAMIDS = ("generator", "downsampled")
+LOSS_PREDICTIONS = ("all", "coarsest")
 
 
 @dataclass

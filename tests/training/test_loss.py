@@ -352,3 +352,23 @@ def test_reuse_generator_fakes_gives_d_the_g_phase_pictures(tiny: ModelConfig, r
     assert all(not level.requires_grad for level in fake)
     same = all(torch.equal(a.float(), b) for a, b in zip(g_phase, fake))
     assert same == reuse  # otherwise drawn afresh from z_discriminator
+
+
+@pytest.mark.parametrize("predictions", ["all", "coarsest"])
+def test_predictions_choose_which_heads_are_trained(tiny: ModelConfig, predictions: str) -> None:
+    generator = Generator(tiny.generator)
+    discriminator = Discriminator(dataclasses.replace(tiny.discriminator, vision_aided=None))
+    loss = GigaGANLoss(generator, discriminator, LossConfig(predictions=predictions))
+    batch = make_batch(generator, ["a red circle", "a blue square"])
+    total, _ = loss.discriminator_loss(batch, loss.generate_for_discriminator(batch))
+    r1, _ = loss.r1_loss(batch)
+    (total + r1).backward()
+
+    def trained(head: torch.nn.Module) -> bool:
+        return any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in head.parameters())
+
+    *finer, coarsest = discriminator.heads
+    assert trained(coarsest)
+    assert [trained(head) for head in finer] == [predictions == "all"] * len(finer)
+    with pytest.raises(GigaGANError, match="predictions"):
+        LossConfig(predictions="finest").validate()

@@ -56,6 +56,9 @@ def test_train_from_a_config_file_with_overrides(tmp_path: Path, capsys: pytest.
         (["--preset", "nope"], "unknown preset"),
         (["--batch-size", "0"], "batch size"),
         (["--device", "tpu"], "device"),
+        (["--processes", "0"], "--processes"),
+        (["--processes", "3", "--batch-size", "8"], "not divisible by --processes 3"),
+        (["--processes", "2", "--data", "/no/such/folder"], "not"),  # raised in a rank, reported here
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -96,3 +99,14 @@ def test_metrics_without_an_interval_are_refused(tmp_path: Path, capsys: pytest.
 def test_eval_is_a_command_of_the_main_app(capsys: pytest.CaptureFixture[str]) -> None:
     code, stdout, _ = run(["eval", "--help"], capsys)
     assert code == 0 and "--checkpoint" in stdout and "--real" in stdout
+
+
+def test_local_processes_train_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--processes 2: two CPU ranks over gloo train one run (the global batch split between them)."""
+    out = tmp_path / "run"
+    argv = ["train", "--preset", "tiny", "--out", str(out), "--max-steps", "2", "--batch-size", "4"]
+    code, _, err = run([*argv, "--processes", "2", "--no-progress", "--sample-every", "0"], capsys)
+    assert code == 0, err
+    state = json.loads((out / "latest" / "training_state.json").read_text())
+    assert state["step"] == 2 and state["images_seen"] == 8
+    assert not (out / "rank1").exists()

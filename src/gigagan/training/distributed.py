@@ -1,5 +1,5 @@
 """Multi-GPU and multi-node training through `torchrun`, and data-parallel training over a
-machine's CPU cores through `run_local_processes` (`gigagan train --processes N`).
+machine's CPU cores through `run_local_ranks` (`gigagan train --processes N`).
 
 Gradients are averaged across ranks with one flattened all-reduce per phase (the approach of
 StyleGAN2-ADA): the phases toggle which network receives gradients, which DistributedDataParallel's
@@ -138,14 +138,23 @@ def _local_rank_main(rank: int, world_size: int, port: int, threads: int, fn: Ca
     fn(*args)
 
 
-def run_local_processes(processes: int, fn: Callable[..., Any], *args: Any) -> None:
-    """Run `fn(*args)` in `processes` CPU processes on this machine as the ranks of one gloo process
-    group (what `torchrun --standalone` would set up; `init_distributed` joins it), sharing the
-    machine's threads between them. On CPUs with few cores, small models train faster this way than
-    one process on every thread: each rank's operators are too small to use more than one core well.
-    A rank's error is raised here as a one-line GigaGANError."""
+def run_local_ranks(processes: int, device: str, batch_size: int, fn: Callable[..., Any], *args: Any) -> None:
+    """Run `fn(*args)` in this process (`processes` = 1), or in `processes` CPU processes on this
+    machine as the ranks of one gloo process group (what `torchrun --standalone` would set up;
+    `init_distributed` joins it), sharing the machine's threads between them. On CPUs with few cores,
+    small models train faster this way than one process on every thread: each rank's operators are
+    too small to use more than one core well. A rank's error is raised here as a one-line GigaGANError."""
     import torch.multiprocessing as mp
 
+    if processes < 1:
+        raise GigaGANError(f"--processes must be at least 1, got {processes}")
+    if batch_size % processes:
+        raise GigaGANError(f"batch size {batch_size} is not divisible by --processes {processes}")
+    if processes == 1:
+        fn(*args)
+        return
+    if resolve_device(device).type != "cpu":
+        raise GigaGANError("--processes runs CPU ranks; for several GPUs launch with torchrun (see --help)")
     if "WORLD_SIZE" in os.environ:
         raise GigaGANError("--processes starts its own ranks: do not combine it with torchrun")
     threads = max(1, torch.get_num_threads() // processes)

@@ -14,6 +14,7 @@ phase (G main, D main, D regularisation) and gets back a scalar loss and named s
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -249,7 +250,21 @@ class GigaGANLoss:
     ) -> DiscriminatorOutput:
         if augment is not None:
             pyramid = augment_pyramid(pyramid, augment)
-        return self.discriminator(pyramid, t, use_vision_aided=self.use_vision_aided, mismatched_text=mismatched_text)
+        out = self.discriminator(pyramid, t, use_vision_aided=self.use_vision_aided, mismatched_text=mismatched_text)
+        return self._used_predictions(out)
+
+    def _used_predictions(self, out: DiscriminatorOutput) -> DiscriminatorOutput:
+        """`out` with only the predictions the loss trains on (LossConfig.predictions)."""
+        if self.config.predictions == "all":
+            return out
+        coarsest = self.discriminator.num_levels - 1
+        keep = [k for k, (_, depth) in enumerate(out.pairs) if depth == coarsest]
+        return dataclasses.replace(
+            out,
+            multiscale=[out.multiscale[k] for k in keep],
+            pairs=[out.pairs[k] for k in keep],
+            mismatched=[out.mismatched[k] for k in keep] if out.mismatched else [],
+        )
 
     def _clip(self, batch: TrainingBatch, mismatched: bool = False) -> CLIPTextFeatures:
         """Detached CLIP text features of the batch's (or the wrong) captions, computed once per batch
@@ -381,7 +396,7 @@ class GigaGANLoss:
         _, t_d = self._text(batch)
 
         def score(levels: list[Tensor]) -> Tensor:
-            out = self.discriminator(levels, t_d, use_vision_aided=False)
+            out = self._used_predictions(self.discriminator(levels, t_d, use_vision_aided=False))
             return torch.stack([logits.float().mean(dim=1) for logits in out.multiscale]).mean(dim=0)
 
         real = image_pyramid(batch.images, self.discriminator.num_levels)
