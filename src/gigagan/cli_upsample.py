@@ -27,6 +27,7 @@ from gigagan.cli_options import (
     MaxMinutesOption,
     MaxStepsOption,
     NumWorkersOption,
+    ProcessesOption,
     ProgressOption,
     R1GammaOption,
     R1IntervalOption,
@@ -118,6 +119,7 @@ def train_upsampler(
     deterministic: DeterministicOption = None,
     resume: ResumeOption = False,
     device: TrainDeviceOption = "auto",
+    processes: ProcessesOption = 1,
     progress: ProgressOption = True,
 ) -> None:
     """Train a GigaGAN upsampler and its discriminator on high-resolution images (the low-resolution inputs
@@ -156,7 +158,7 @@ def train_upsampler(
     if input_noise is not None:
         training = dataclasses.replace(training, input_noise=_noise_range(input_noise))
     model.validate()
-    run_trainer(UpsamplerTrainer, model, training, out, checkpoint, device, progress)
+    run_trainer(UpsamplerTrainer, model, training, out, checkpoint, device, progress, processes=processes)
 
 
 def upsample(

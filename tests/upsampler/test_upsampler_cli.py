@@ -72,6 +72,9 @@ def test_train_upsampler_then_resume(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 0, err
     code, out, err = run([*common, "--max-steps", "3", "--resume"], capsys)
     assert code == 0 and "trained 3 steps" in out, err
+    code, out, err = run([*common, "--max-steps", "4", "--resume", "--processes", "2"], capsys)  # two CPU ranks
+    assert code == 0, err
+    assert json.loads((tmp_path / "run" / "latest" / "training_state.json").read_text())["step"] == 4
     saved = json.loads((tmp_path / "run" / "latest" / "config.json").read_text())["training"]
     assert saved["unconditional"] and saved["degrade"] and saved["input_noise"] == [0.0, 0.02]
     Upsampler.from_pretrained(tmp_path / "run" / "latest")
