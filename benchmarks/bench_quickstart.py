@@ -90,26 +90,22 @@ def object_gap(trainer: Trainer, count: int = 64, seed: int = 7) -> dict[str, fl
     return {name: sum(values) / len(values) for name, values in gaps.items()}
 
 
-def keep_coarsest_predictions_only(finest_input_only: bool = False) -> None:
-    """Bisection patch (this process only): D returns only its predictions at the coarsest depth
-    (with `finest_input_only`, only the one from the finest pyramid level)."""
+def keep_finest_to_coarsest_prediction_only() -> None:
+    """Bisection patch (this process only): D returns only its prediction at the coarsest depth from
+    the finest pyramid level (every coarsest-depth prediction: the product's loss.predictions="coarsest")."""
     from gigagan.models.discriminator import MultiScaleDiscriminator
 
     forward = MultiScaleDiscriminator.forward
 
-    def coarsest(self, *args, **kwargs):
+    def finest_to_coarsest(self, *args, **kwargs):
         out = forward(self, *args, **kwargs)
-        keep = [
-            k
-            for k, (source, depth) in enumerate(out.pairs)
-            if depth == self.num_levels - 1 and (source == 0 or not finest_input_only)
-        ]
+        keep = [k for k, pair in enumerate(out.pairs) if pair == (0, self.num_levels - 1)]
         out.multiscale = [out.multiscale[k] for k in keep]
         out.mismatched = [out.mismatched[k] for k in keep] if out.mismatched else []
         out.pairs = [out.pairs[k] for k in keep]
         return out
 
-    MultiScaleDiscriminator.forward = coarsest
+    MultiScaleDiscriminator.forward = finest_to_coarsest
 
 
 def diversity(images: torch.Tensor) -> dict[str, float]:
@@ -187,7 +183,8 @@ def main() -> None:
         "--predictions",
         choices=("all", "coarsest_output", "finest_to_coarsest"),
         default="all",
-        help="bisection: train on all MS-I/O predictions or only those at the coarsest output depth",
+        help="bisection: train on all MS-I/O predictions, only those at the coarsest output depth "
+        '(loss.predictions="coarsest") or only the finest input\'s one there',
     )
     parser.add_argument(
         "--freeze-discriminator-text",
@@ -199,8 +196,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.out = args.out or Path("runs/bench-quickstart") / (args.json.stem if args.json else "run")
-    if args.predictions != "all":
-        keep_coarsest_predictions_only(finest_input_only=args.predictions == "finest_to_coarsest")
+    if args.predictions == "finest_to_coarsest":
+        keep_finest_to_coarsest_prediction_only()
 
     context = init_distributed("cpu")
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -215,7 +212,8 @@ def main() -> None:
     }
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
-    overrides |= nested_overrides(args.train_set)
+    coarsest = ['loss.predictions="coarsest"'] if args.predictions == "coarsest_output" else []
+    overrides |= nested_overrides([*coarsest, *args.train_set])
     config = preset_training("quickstart", overrides)  # the preset's own training settings, as `gigagan train`
     started = time.perf_counter()
     model_config = with_overrides(get_preset("quickstart"), nested_overrides(args.model_set))
