@@ -150,6 +150,13 @@ DIVERSITY_SEEDS = 64
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=15.0, help="training wall-clock budget")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="train for this many steps instead of --minutes (runs compare at equal steps whatever the machine's load)",
+    )
+    parser.add_argument("--curve-every-steps", type=int, default=1000, help="steps between curve points with --steps")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
     parser.add_argument("--samples", type=int, default=512, help="held-out prompts to score")
     parser.add_argument("--seed", type=int, default=0)
@@ -181,10 +188,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--predictions",
-        choices=("all", "coarsest_output", "finest_to_coarsest"),
-        default="all",
-        help="bisection: train on all MS-I/O predictions, only those at the coarsest output depth "
-        '(loss.predictions="coarsest") or only the finest input\'s one there',
+        choices=("preset", "all", "coarsest_output", "finest_to_coarsest"),
+        default="preset",
+        help="bisection: the preset's loss.predictions, all MS-I/O predictions, only those at the coarsest "
+        'output depth (loss.predictions="coarsest") or only the finest input\'s one there',
     )
     parser.add_argument(
         "--freeze-discriminator-text",
@@ -203,8 +210,8 @@ def main() -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     overrides = {
         "data": "shapes",
-        "max_steps": 10**9,
-        "max_minutes": args.minutes,
+        "max_steps": args.steps or 10**9,
+        "max_minutes": None if args.steps else args.minutes,
         "seed": args.seed,
         "sample_every": 200,
         "checkpoint_every": 200,
@@ -212,8 +219,9 @@ def main() -> None:
     }
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
-    coarsest = ['loss.predictions="coarsest"'] if args.predictions == "coarsest_output" else []
-    overrides |= nested_overrides([*coarsest, *args.train_set])
+    chosen = {"all": "all", "coarsest_output": "coarsest"}.get(args.predictions)
+    predictions = [f'loss.predictions="{chosen}"'] if chosen else []
+    overrides |= nested_overrides([*predictions, *args.train_set])
     config = preset_training("quickstart", overrides)  # the preset's own training settings, as `gigagan train`
     started = time.perf_counter()
     model_config = with_overrides(get_preset("quickstart"), nested_overrides(args.model_set))
@@ -226,7 +234,12 @@ def main() -> None:
 
     def on_step(step: int, stats: dict[str, float]) -> None:
         elapsed = time.perf_counter() - started
-        if elapsed < (len(curve) + 1) * args.curve_every * 60:
+        due = (
+            step >= (len(curve) + 1) * args.curve_every_steps
+            if args.steps
+            else elapsed >= (len(curve) + 1) * args.curve_every * 60
+        )
+        if not due:
             return
         point = evaluate(trainer.ema.model.eval(), args.curve_samples, args.seed)["heldout"]
         point |= object_gap(trainer)
@@ -300,7 +313,8 @@ def main() -> None:
     payload = {
         "preset": "quickstart",
         "model_overrides": args.model_set,
-        "minutes_budget": args.minutes,
+        "minutes_budget": None if args.steps else args.minutes,
+        "steps_budget": args.steps,
         "batch_size": config.batch_size,
         "processes": context.world_size,
         "training": config_to_dict(config),

@@ -84,6 +84,25 @@ def test_mismatched_text_reuses_the_trunk_and_equals_a_separate_pass(tiny: Model
     assert discriminator(pyramid, t_right).mismatched == []
 
 
+def test_prediction_depths_run_only_those_heads_and_change_no_logit(tiny: ModelConfig) -> None:
+    _, discriminator, features, pyramid = setup(tiny)
+    every = discriminator(pyramid, features)
+    coarsest = discriminator.num_levels - 1
+    calls: list[int] = []
+    hooks = [
+        head.register_forward_hook(lambda *_, depth=depth: calls.append(depth))
+        for depth, head in enumerate(discriminator.heads)
+    ]
+    some = discriminator(pyramid, features, prediction_depths={coarsest})
+    for hook in hooks:
+        hook.remove()
+    assert calls == [coarsest] * len(calls) and calls
+    assert some.pairs == [pair for pair in every.pairs if pair[1] == coarsest]
+    expected = [logits for pair, logits in zip(every.pairs, every.multiscale) if pair[1] == coarsest]
+    for a, b in zip(some.multiscale, expected, strict=True):
+        torch.testing.assert_close(a, b)
+
+
 def test_dense_final_head_predicts_once_per_image_at_the_coarsest_depth(tiny: ModelConfig) -> None:
     config = dataclasses.replace(tiny.discriminator, dense_final_head=True)
     _, _, features, pyramid = setup(tiny)

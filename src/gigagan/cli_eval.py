@@ -9,19 +9,19 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from gigagan.cli_options import METRIC_NAMES, DeviceOption
 from gigagan.errors import GigaGANError
-from gigagan.metrics.evaluate import EvalResult, EvalSettings, evaluate_folders, evaluate_generator
-from gigagan.metrics.registry import METRICS, parse_metric_names
-from gigagan.models.pretrained import CONFIG_NAME, atomic_write_bytes
 
-console = Console(stderr=True)
+if TYPE_CHECKING:  # the metrics stack (torch, Inception, CLIP) is imported when a command runs
+    from rich.table import Table
+
+    from gigagan.metrics.evaluate import EvalResult, EvalSettings
+
+CONFIG_NAME = "config.json"  # gigagan.models.pretrained.CONFIG_NAME
 
 
 def checkpoint_directory(path: Path) -> Path:
@@ -36,6 +36,8 @@ def checkpoint_directory(path: Path) -> Path:
 
 
 def results_table(result: EvalResult) -> Table:
+    from rich.table import Table
+
     table = Table("metric", "value", title="gigagan eval")
     for name, value in result.metrics.items():
         table.add_row(name, f"{value:.6g}")
@@ -54,6 +56,9 @@ def run_eval(
     caption_template: str | None = None,
 ) -> EvalResult:
     """Check the combination of sources, then evaluate a checkpoint or a folder of fakes."""
+    from gigagan.metrics.evaluate import evaluate_folders, evaluate_generator
+    from gigagan.metrics.registry import parse_metric_names
+
     names = parse_metric_names(metrics)
     if num_images is not None and num_images < 2:
         raise GigaGANError(f"--num-images must be at least 2, got {num_images}")
@@ -84,7 +89,7 @@ def eval_command(
     ] = None,
     real: Annotated[Path | None, typer.Option(help="Folder or .zip/.tar(.gz) of real images.")] = None,
     fake: Annotated[Path | None, typer.Option(help="Folder or .zip/.tar(.gz) of generated images.")] = None,
-    metrics: Annotated[str, typer.Option(help=f"Comma-separated, from: {', '.join(METRICS)}.")] = "fid",
+    metrics: Annotated[str, typer.Option(help=f"Comma-separated, from: {', '.join(METRIC_NAMES)}.")] = "fid",
     num_images: Annotated[
         int | None, typer.Option(help="Images per side (default: 10000 generated; every file in folders).")
     ] = None,
@@ -102,7 +107,7 @@ def eval_command(
         typer.Option(help="Reference statistics cache (default $GIGAGAN_STATS_DIR or ~/.cache/gigagan/stats)."),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute reference statistics.")] = False,
-    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1, ...")] = "cpu",
+    device: DeviceOption = "cpu",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
 ) -> None:
     """Score a checkpoint or a folder of generated images.
@@ -112,8 +117,17 @@ def eval_command(
       gigagan eval --real cifar10/test --fake samples/ --metrics fid,kid --json fid.json
       gigagan eval --checkpoint runs/qs --data shapes:heldout --metrics alignment --num-images 512
     """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gigagan.metrics.evaluate import EvalSettings
+    from gigagan.models.pretrained import atomic_write_bytes
+    from gigagan.training.distributed import resolve_device
+
     if batch_size < 1:
         raise GigaGANError(f"--batch-size must be positive, got {batch_size}")
+    device = str(resolve_device(device))  # auto -> cuda or cpu; an unavailable device is a one-line error
+    console = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:

@@ -15,6 +15,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from gigagan.cli_options import (
+    DeviceOption,
+    DtypeOption,
+    PsiOption,
+    choice_parser,
+    choices_type,
+    finite_float,
+    parse_levels,
+    parse_space,
+    preset_names,
+)
 from gigagan.errors import GigaGANError
 
 if TYPE_CHECKING:
@@ -31,6 +42,7 @@ DEMO_TRAIN_MINUTES = 14.0  # wall-clock cap per `make demo` (an unfinished run r
 DEMO_BATCH_PER_PROCESS = 8  # the training batch is this times the number of processes
 DEMO_SEED = 0
 DEMO_CHECKPOINT_EVERY = 250
+DEMO_PRESETS = preset_names()
 DEMO_RUN_DIR = Path("runs/demo")
 DEMO_OUT = Path("outputs")
 DEMO_TRUNCATION_PSI = 0.8  # the paper's setting for its comparisons
@@ -111,9 +123,6 @@ CheckpointOption = Annotated[
     str, typer.Option(help="Model folder (save_pretrained), training checkpoint, run folder or Hub id.")
 ]
 OutOption = Annotated[Path, typer.Option(help="Output folder (created if needed).")]
-PsiOption = Annotated[float, typer.Option(help="Truncation toward the prompt's mean w: 1 = none, 0 = mean.")]
-DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
-DtypeOption = Annotated[str, typer.Option(help="float32 or bfloat16 (autocast).")]
 BatchOption = Annotated[int, typer.Option(help="Images per forward pass.")]
 ScaleOption = Annotated[int | None, typer.Option(help="Scale grid cells up by this factor (default: to >= 96px).")]
 
@@ -320,8 +329,12 @@ def interpolate_command(
     seed: Annotated[int, typer.Option(help="Start seed.")] = 0,
     to_seed: Annotated[int | None, typer.Option(help="End seed (default: seed+1 for one prompt, else seed).")] = None,
     frames: Annotated[int, typer.Option(help="Number of frames.")] = 24,
-    space: Annotated[str, typer.Option(help="z: slerp z and lerp text; w: lerp w and text.")] = "z",
-    fps: Annotated[float, typer.Option(help="Frames per second of the GIF and MP4.")] = 12.0,
+    space: Annotated[
+        choices_type(("z", "w")), typer.Option(help="z: slerp z and lerp text; w: lerp w and text.", parser=parse_space)
+    ] = "z",
+    fps: Annotated[
+        float, typer.Option(help="Frames per second of the GIF and MP4.", parser=finite_float("--fps", 0, True))
+    ] = 12.0,
     truncation_psi: PsiOption = 1.0,
     device: DeviceOption = "auto",
     dtype: DtypeOption = "float32",
@@ -420,7 +433,11 @@ def style_mix_command(
     row_seeds: Annotated[str, typer.Option(help="Seeds of the rows (e.g. 0,1,2 or 0-3).")] = "0-3",
     column_seeds: Annotated[str, typer.Option(help="Seeds of the columns, whose styles are mixed in.")] = "4-7",
     levels: Annotated[
-        str, typer.Option(help="Levels taken from the column seed: coarse, middle, fine or resolutions (8,16).")
+        str,
+        typer.Option(
+            help="Levels taken from the column seed: coarse, middle, fine or resolutions (8,16), comma-separated.",
+            parser=parse_levels,
+        ),
     ] = "coarse",
     truncation_psi: PsiOption = 1.0,
     device: DeviceOption = "auto",
@@ -510,7 +527,11 @@ def prompt_mix_command(
     ] = None,
     seeds: Annotated[str, typer.Option(help="Seeds, one row each (e.g. 0,1,2 or 0-3).")] = "0-3",
     levels: Annotated[
-        str, typer.Option(help="Levels taken from prompt B: coarse, middle, fine or resolutions (16,32).")
+        str,
+        typer.Option(
+            help="Levels taken from prompt B: coarse, middle, fine or resolutions (16,32), comma-separated.",
+            parser=parse_levels,
+        ),
     ] = "middle,fine",
     truncation_psi: PsiOption = 1.0,
     device: DeviceOption = "auto",
@@ -628,11 +649,15 @@ def demo(
     run_dir: Annotated[Path, typer.Option(help="Training run folder (reused or resumed when present).")] = DEMO_RUN_DIR,
     out: Annotated[Path, typer.Option(help="Folder for the demo's pictures.")] = DEMO_OUT,
     max_steps: Annotated[int, typer.Option(help="Training steps of a finished demo run.")] = DEMO_TRAIN_STEPS,
-    max_minutes: Annotated[float, typer.Option(help="Training time cap for this call.")] = DEMO_TRAIN_MINUTES,
+    max_minutes: Annotated[
+        float, typer.Option(help="Training time cap for this call.", parser=finite_float("--max-minutes", 0, True))
+    ] = DEMO_TRAIN_MINUTES,
     batch_size: Annotated[
         int | None, typer.Option(help=f"Training batch size (default {DEMO_BATCH_PER_PROCESS} per process).")
     ] = None,
-    preset: Annotated[str, typer.Option(hidden=True)] = DEMO_PRESET,
+    preset: Annotated[
+        choices_type(DEMO_PRESETS), typer.Option(hidden=True, parser=choice_parser("preset", DEMO_PRESETS))
+    ] = DEMO_PRESET,
     device: DeviceOption = "auto",
     processes: Annotated[
         int | None,

@@ -12,30 +12,22 @@ from typing import Annotated
 import typer
 
 from gigagan.cli_options import (
-    AugmentOption,
-    BatchSizeOption,
-    Bf16Option,
-    CaptionTemplateOption,
-    CheckpointEveryOption,
+    TRAINING_FLAGS,
     ConfigFileOption,
-    DeterministicOption,
-    GradCheckpointingOption,
-    KeepOption,
-    LogEveryOption,
-    LrDiscriminatorOption,
-    MatchingWeightOption,
-    MaxMinutesOption,
-    MaxStepsOption,
-    NumWorkersOption,
+    DeviceOption,
+    DtypeOption,
     ProcessesOption,
     ProgressOption,
-    R1GammaOption,
-    R1IntervalOption,
     ResumeOption,
     RunDirOption,
-    SampleEveryOption,
     TrainDeviceOption,
+    choice_parser,
+    choices_type,
+    field_parser,
+    training_option,
+    upsampler_preset_names,
 )
+from gigagan.config import TrainConfig
 from gigagan.errors import GigaGANError
 
 TRAIN_UPSAMPLER_EXAMPLES = """
@@ -70,53 +62,109 @@ UPSAMPLER_OPTION_FIELDS = {
 }
 
 
+def _upsampler_train_config() -> type:
+    from gigagan.training.upsampler import UpsamplerTrainConfig
+
+    return UpsamplerTrainConfig
+
+
 def _noise_range(text: str) -> tuple[float, float]:
+    """MIN,MAX -> the pair, checked like the config field `input_noise` (finite, 0 <= MIN <= MAX)."""
     try:
         low, high = (float(part) for part in text.split(","))
     except ValueError as error:
         raise GigaGANError(f"--input-noise takes MIN,MAX (e.g. 0,0.05), got {text!r}") from error
+    field_parser(_upsampler_train_config, "input_noise", "--input-noise")((low, high))
     return low, high
+
+
+DEFAULT_UPSAMPLER_PRESET = "upsampler-tiny"
+UPSAMPLER_PRESETS = upsampler_preset_names()
+# UpsamplerTrainConfig's own fields: its defaults, named here so that help needs no torch import (a test
+# keeps them equal to the dataclass's)
+UPSAMPLER_DEFAULTS = {
+    "input_noise": (0.0, 0.05),
+    "degrade": False,
+    "unconditional": False,
+    "perceptual_weight": 10.0,
+    "lpips_weights": None,
+}
+UP = {field: training_option(field, TrainConfig) for field in TRAINING_FLAGS}
+UP["seed"] = training_option("seed", TrainConfig, help="Random seed (also keys the input degradations).")
+UP["lr_generator"] = training_option("lr_generator", TrainConfig, help="Upsampler learning rate.")
 
 
 def train_upsampler(
     out: RunDirOption,
-    preset: Annotated[str | None, typer.Option(help="Upsampler preset (default upsampler-tiny).")] = None,
+    preset: Annotated[
+        choices_type(UPSAMPLER_PRESETS) | None,
+        typer.Option(
+            help="Upsampler preset (see `gigagan presets`).",
+            parser=choice_parser("upsampler preset", UPSAMPLER_PRESETS),
+            show_default=DEFAULT_UPSAMPLER_PRESET,
+        ),
+    ] = None,
     data: Annotated[
-        str | None, typer.Option(help="shapes | image folder | class folders | .jsonl/.csv | shards (high-res images).")
+        str | None,
+        typer.Option(
+            help="shapes | image folder | class folders | .jsonl/.csv | shards (high-res images).",
+            show_default="shapes, with a notice",
+            parser=field_parser(TrainConfig, "data", "--data"),
+        ),
     ] = None,
     config_file: ConfigFileOption = None,
-    max_steps: MaxStepsOption = None,
-    max_minutes: MaxMinutesOption = None,
-    batch_size: BatchSizeOption = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed (also keys the input degradations).")] = None,
-    lr_generator: Annotated[float | None, typer.Option("--lr-g", help="Upsampler learning rate.")] = None,
-    lr_discriminator: LrDiscriminatorOption = None,
-    r1_gamma: R1GammaOption = None,
-    r1_interval: R1IntervalOption = None,
-    matching_weight: MatchingWeightOption = None,
-    perceptual_weight: Annotated[float | None, typer.Option(help="Perceptual (LPIPS or fallback) weight.")] = None,
+    max_steps: Annotated[int | None, UP["max_steps"]] = None,
+    max_minutes: Annotated[float | None, UP["max_minutes"]] = None,
+    batch_size: Annotated[int | None, UP["batch_size"]] = None,
+    seed: Annotated[int | None, UP["seed"]] = None,
+    lr_generator: Annotated[float | None, UP["lr_generator"]] = None,
+    lr_discriminator: Annotated[float | None, UP["lr_discriminator"]] = None,
+    r1_gamma: Annotated[float | None, UP["loss.r1_gamma"]] = None,
+    r1_interval: Annotated[int | None, UP["loss.r1_interval"]] = None,
+    matching_weight: Annotated[float | None, UP["loss.matching_aware_weight"]] = None,
+    perceptual_weight: Annotated[
+        float | None,
+        typer.Option(
+            help="Perceptual (LPIPS or fallback) weight. Allowed: a finite number >= 0.",
+            show_default=f"{UPSAMPLER_DEFAULTS['perceptual_weight']:g}",
+            parser=field_parser(_upsampler_train_config, "perceptual_weight", "--perceptual-weight"),
+        ),
+    ] = None,
     lpips_weights: Annotated[
-        str | None, typer.Option(help="LPIPS VGG16 backbone + linear weights (file or folder); else a fallback.")
+        str | None,
+        typer.Option(
+            help="LPIPS VGG16 backbone + linear weights (file or folder); none: a fallback distance.",
+            show_default="none",
+            parser=field_parser(_upsampler_train_config, "lpips_weights", "--lpips-weights"),
+        ),
     ] = None,
     input_noise: Annotated[
-        str | None, typer.Option(help="MIN,MAX sigma of the Gaussian noise on the low-res input ([-1, 1] units).")
+        str | None,
+        typer.Option(
+            help="MIN,MAX sigma of the Gaussian noise on the low-res input ([-1, 1] units), 0 <= MIN <= MAX.",
+            show_default=",".join(f"{v:g}" for v in UPSAMPLER_DEFAULTS["input_noise"]),
+        ),
     ] = None,
     degrade: Annotated[
-        bool | None, typer.Option("--degrade/--no-degrade", help="Blur, resize kernels, noise, JPEG on the input.")
+        bool | None,
+        typer.Option(
+            "--degrade/--no-degrade", help="Blur, resize kernels, noise, JPEG on the input.", show_default="no-degrade"
+        ),
     ] = None,
     unconditional: Annotated[
-        bool | None, typer.Option("--unconditional/--conditional", help="Train with the empty prompt.")
+        bool | None,
+        typer.Option("--unconditional/--conditional", help="Train with the empty prompt.", show_default="conditional"),
     ] = None,
-    augment: AugmentOption = None,
-    bf16: Bf16Option = None,
-    grad_checkpointing: GradCheckpointingOption = None,
-    checkpoint_every: CheckpointEveryOption = None,
-    sample_every: SampleEveryOption = None,
-    log_every: LogEveryOption = None,
-    keep: KeepOption = None,
-    num_workers: NumWorkersOption = None,
-    caption_template: CaptionTemplateOption = None,
-    deterministic: DeterministicOption = None,
+    augment: Annotated[bool | None, UP["loss.augment"]] = None,
+    bf16: Annotated[bool | None, UP["bf16"]] = None,
+    grad_checkpointing: Annotated[bool | None, UP["grad_checkpointing"]] = None,
+    checkpoint_every: Annotated[int | None, UP["checkpoint_every"]] = None,
+    sample_every: Annotated[int | None, UP["sample_every"]] = None,
+    log_every: Annotated[int | None, UP["log_every"]] = None,
+    keep: Annotated[int | None, UP["keep_checkpoints"]] = None,
+    num_workers: Annotated[int | None, UP["num_workers"]] = None,
+    caption_template: Annotated[str | None, UP["caption_template"]] = None,
+    deterministic: Annotated[bool | None, UP["deterministic"]] = None,
     resume: ResumeOption = False,
     device: TrainDeviceOption = "auto",
     processes: ProcessesOption = 1,
@@ -127,7 +175,16 @@ def train_upsampler(
     OUT/latest loads with `Upsampler.from_pretrained` and `gigagan upsample --checkpoint OUT`."""
     import dataclasses
 
-    from gigagan.cli import apply_training_options, load_train_file, resume_checkpoint, run_trainer
+    from gigagan.cli import (
+        apply_training_options,
+        check_training,
+        checkpoint_config_path,
+        from_file,
+        load_train_file,
+        notice_builtin_data,
+        resume_checkpoint,
+        run_trainer,
+    )
     from gigagan.config import config_from_dict
     from gigagan.training.upsampler import UpsamplerTrainConfig, UpsamplerTrainer
     from gigagan.upsampler_config import (
@@ -142,23 +199,35 @@ def train_upsampler(
     if saved is not None:
         if "upsampler" not in saved:
             raise GigaGANError(f"{checkpoint} is not an upsampler training checkpoint")
-        model = UpsamplerModelConfig(
-            upsampler=config_from_dict(UpsamplerConfig, saved["upsampler"]),
-            discriminator=config_from_dict(UpsamplerDiscriminatorConfig, saved["upsampler_discriminator"]),
+        path = checkpoint_config_path(checkpoint)
+        model = from_file(
+            path,
+            lambda: UpsamplerModelConfig(
+                upsampler=config_from_dict(UpsamplerConfig, saved["upsampler"], "upsampler"),
+                discriminator=config_from_dict(
+                    UpsamplerDiscriminatorConfig, saved["upsampler_discriminator"], "upsampler_discriminator"
+                ),
+            ),
         )
-        training = config_from_dict(UpsamplerTrainConfig, saved.get("training", {}))
+        training = from_file(
+            path, lambda: config_from_dict(UpsamplerTrainConfig, saved.get("training", {}), "training")
+        )
     else:
-        model = (
-            config_from_dict(UpsamplerModelConfig, file["model"])
-            if "model" in file
-            else get_upsampler_preset(preset or file.get("preset", "upsampler-tiny"))
+        if "model" in file:
+            model = from_file(config_file, lambda: config_from_dict(UpsamplerModelConfig, file["model"], "model"))
+        else:
+            name = preset or file.get("preset", DEFAULT_UPSAMPLER_PRESET)
+            model = from_file(config_file if preset is None else None, lambda: get_upsampler_preset(name))
+        training = from_file(
+            config_file, lambda: config_from_dict(UpsamplerTrainConfig, file.get("training", {}), "training")
         )
-        training = config_from_dict(UpsamplerTrainConfig, file.get("training", {}))
     training = apply_training_options(training, locals(), UPSAMPLER_OPTION_FIELDS)
     if input_noise is not None:
         training = dataclasses.replace(training, input_noise=_noise_range(input_noise))
-    model.validate()
-    run_trainer(UpsamplerTrainer, model, training, out, checkpoint, device, progress, processes=processes)
+    check_training(model, training, model.upsampler.output_resolution)
+    training.check()
+    notice_builtin_data(training, data, file, saved)
+    run_trainer(model, training, out, checkpoint, device, progress, processes=processes, trainer_class=UpsamplerTrainer)
 
 
 def upsample(
@@ -175,8 +244,8 @@ def upsample(
     overlap: Annotated[int | None, typer.Option(help="Tile overlap in input pixels (default: a quarter tile).")] = None,
     max_pixels: Annotated[int, typer.Option(help="Refuse outputs above this many pixels (default 4096x4096).")] = 4096
     * 4096,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    dtype: Annotated[str, typer.Option(help="float32 or bfloat16 (autocast).")] = "float32",
+    device: DeviceOption = "auto",
+    dtype: DtypeOption = "float32",
 ) -> None:
     """Upsample pictures with a trained upsampler: writes OUT/<name>-x<scale>.png for every input (with the
     prompt, seed and checkpoint hash as PNG text chunks). Large inputs are tiled seamlessly."""

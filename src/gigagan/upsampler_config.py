@@ -34,7 +34,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from gigagan.config import CLIPConfig, PresetRegistry, TextEncoderConfig, toy_clip
+from gigagan.config import (
+    POSITIVE,
+    CLIPConfig,
+    FieldRule,
+    PresetRegistry,
+    TextEncoderConfig,
+    at_least,
+    check_fields,
+    register_field_rules,
+    toy_clip,
+)
 from gigagan.errors import GigaGANError
 
 
@@ -93,6 +103,7 @@ class UpsamplerConfig:
         return [bottleneck * 2**i for i in range(self.num_levels)]
 
     def validate(self) -> None:
+        check_fields(self, "upsampler")
         if not _is_power_of_two(self.scale_factor) or self.scale_factor < 2:
             raise GigaGANError(f"scale_factor must be a power of two of at least 2, got {self.scale_factor}")
         if not self.encoder_channels:
@@ -151,6 +162,7 @@ class UpsamplerDiscriminatorConfig:
         return [self.resolution >> (self.num_levels - 1 - i) for i in range(self.num_levels)]
 
     def validate(self) -> None:
+        check_fields(self, "upsampler_discriminator")
         if not _is_power_of_two(self.resolution):
             raise GigaGANError(f"discriminator resolution must be a power of two, got {self.resolution}")
         if not self.channels or self.resolution >> (self.num_levels - 1) < 1:
@@ -179,6 +191,22 @@ class UpsamplerModelConfig:
                 f"the discriminator reads {self.discriminator.num_levels} pyramid levels; "
                 f"the upsampler makes {self.upsampler.num_levels}"
             )
+
+
+register_field_rules(
+    UpsamplerConfig,
+    {"mapping_lr_multiplier": POSITIVE, "encoder_blocks": at_least(0)}
+    | dict.fromkeys(("input_resolution", "z_dim", "w_dim", "mapping_layers", "encoder_channels"), at_least(1))
+    | dict.fromkeys(("channels", "blocks", "kernels", "attention_head_dim", "ff_mult", "kernel_size"), at_least(1)),
+)
+register_field_rules(
+    UpsamplerDiscriminatorConfig,
+    {"resolution": FieldRule(minimum=1, power_of_two=True), "blocks": at_least(0), "text_layers": at_least(0)}
+    | {"mbstd_group_size": at_least(1), "mbstd_channels": at_least(0)}
+    | dict.fromkeys(
+        ("channels", "text_width", "text_heads", "t_dim", "head_channels", "attention_head_dim"), at_least(1)
+    ),
+)
 
 
 # --------------------------------------------------------------------------------------------

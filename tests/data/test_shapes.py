@@ -11,6 +11,7 @@ from PIL import Image
 
 from gigagan.data.shapes import (
     COLORS,
+    OPTIONAL_ATTRIBUTES,
     POSITIONS,
     SHAPES,
     SIZES,
@@ -19,6 +20,7 @@ from gigagan.data.shapes import (
     attribute_accuracy,
     caption,
     heldout_prompts,
+    open_caption_omissions,
     parse_caption,
     render,
     sample_attributes,
@@ -50,6 +52,29 @@ def test_caption_examples() -> None:
     assert text == "a small red triangle at the top left on a blue background"
     text = caption(ShapeAttributes("cross", "white", "orange", "large", "center"))
     assert text == "a large white cross in the center on an orange background"
+
+
+def test_open_captions_leave_attributes_out() -> None:
+    attributes = ShapeAttributes("cross", "orange", "blue", "large", "center")
+    assert caption(attributes, ("size",)) == "an orange cross in the center on a blue background"
+    assert caption(attributes, ("color", "background")) == "a large cross in the center"
+    assert caption(attributes, OPTIONAL_ATTRIBUTES) == "a cross"
+    with pytest.raises(ValueError, match="left out"):
+        caption(attributes, ("shape",))
+
+
+def test_open_caption_fraction_and_determinism() -> None:
+    omissions = [open_caption_omissions(0, index, 0.25) for index in range(4000)]
+    assert 0.22 < sum(bool(omit) for omit in omissions) / len(omissions) < 0.28
+    assert all(set(omit) <= set(OPTIONAL_ATTRIBUTES) for omit in omissions)
+    assert omissions[:50] == [open_caption_omissions(0, index, 0.25) for index in range(50)]
+    assert not any(open_caption_omissions(0, index, 0.0) for index in range(200))
+    plain, open_ = ShapesDataset(32, length=200), ShapesDataset(32, length=200, open_captions=1.0)
+    for index in range(0, 200, 20):  # the same pictures; every caption leaves something out
+        assert torch.equal(plain[index]["image"], open_[index]["image"])
+        assert len(open_[index]["caption"]) < len(plain[index]["caption"])
+    with pytest.raises(ValueError, match="open_captions"):
+        ShapesDataset(32, open_captions=1.5)
 
 
 @given(

@@ -1,16 +1,18 @@
-"""Latent-space tools: interpolation, style mixing, prompt mixing; PNG, GIF and MP4 writing."""
+"""Latent-space tools: interpolation, style mixing, prompt mixing; PNG, GIF and MP4 writing (imageio[ffmpeg])."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import imageio.v2 as imageio
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from gigagan.errors import GigaGANError
-from gigagan.inference import GigaGANPipeline
+from gigagan.inference import GigaGANPipeline, export
 from gigagan.inference.export import MP4_UNAVAILABLE, grid_image, save_gif, save_mp4, save_png, scaled_frames
 from gigagan.inference.latent import interpolate, level_groups, parse_levels, prompt_mix, slerp, style_mix, ws_rows
 
@@ -112,10 +114,41 @@ def test_png_text_chunks_and_grid(tmp_path: Path) -> None:
         assert loaded.text["prompt"] == "un café ☕" and loaded.size == (8, 8)
 
 
-def test_gif_is_written_and_mp4_is_written_or_explained(tmp_path: Path) -> None:
+def test_gif_is_written(tmp_path: Path) -> None:
     frames = scaled_frames(torch.rand(4, 3, 8, 8) * 2 - 1, scale=2)
     path = save_gif(frames, tmp_path / "anim.gif", fps=10, boomerang=True)
     with Image.open(path) as gif:
         assert gif.is_animated and gif.n_frames == 6 and gif.size == (16, 16)
-    written, reason = save_mp4(frames, tmp_path / "anim.mp4", fps=10)
-    assert (written is not None and written.stat().st_size > 0) or reason == MP4_UNAVAILABLE
+
+
+@pytest.mark.parametrize(("height", "width", "scale", "expected"), [(8, 8, 2, (16, 16)), (7, 5, 1, (8, 6))])
+def test_mp4_is_written_with_imageio_ffmpeg_and_reads_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, height: int, width: int, scale: int, expected: tuple[int, int]
+) -> None:
+    """imageio and imageio-ffmpeg are pinned dependencies, so the MP4 must be written, by them (PyAV is not asked),
+    as H.264 with every frame at the picture's size (odd sides padded to even ones)."""
+    monkeypatch.setattr(export, "_write_mp4_torchvision", lambda *args: pytest.fail("imageio did not write the MP4"))
+    # four flat frames, each a different colour, so that read-back frames can be told apart
+    colours = torch.tensor([[-1.0, -1.0, -1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    frames = scaled_frames(colours[:, :, None, None].expand(4, 3, height, width).contiguous(), scale=scale)
+    written, reason = save_mp4(frames, tmp_path / "out" / "anim.mp4", fps=10)
+    assert (written, reason) == (tmp_path / "out" / "anim.mp4", "")
+    assert written.is_file() and written.stat().st_size > 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["anim.mp4"]  # no scratch files left
+    with imageio.get_reader(written, format="FFMPEG") as reader:
+        metadata = reader.get_meta_data()
+        decoded = np.stack(list(reader.iter_data()))
+    assert metadata["codec"] == "h264" and metadata["fps"] == 10
+    assert decoded.shape == (4, *expected, 3)  # frames, height, width, RGB
+    picture_height, picture_width = scale * height, scale * width
+    means = decoded[:, :picture_height, :picture_width].reshape(4, -1, 3).mean(axis=1)
+    wanted = (colours.numpy() + 1) * 127.5
+    assert np.abs(means - wanted).max() < 8  # lossy, but each frame keeps its colour
+
+
+def test_mp4_without_an_encoder_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for writer in ("_write_mp4_imageio", "_write_mp4_torchvision"):
+        monkeypatch.setattr(export, writer, lambda *args: False)
+    frames = scaled_frames(torch.rand(2, 3, 8, 8) * 2 - 1, scale=1)
+    assert save_mp4(frames, tmp_path / "anim.mp4") == (None, MP4_UNAVAILABLE)
+    assert list(tmp_path.iterdir()) == []

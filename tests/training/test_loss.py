@@ -16,7 +16,7 @@ from safetensors.torch import save_file
 from gigagan.config import LossConfig, ModelConfig
 from gigagan.errors import GigaGANError
 from gigagan.models import Discriminator, Generator
-from gigagan.models.clip import clip_architecture
+from gigagan.models.clip import CLIPTokenizer, clip_architecture, clip_image_size, clip_preprocess
 from gigagan.training import GigaGANLoss, TrainingBatch, mismatched_captions, mismatched_indices, r1_penalty
 from gigagan.training.loss import CLIPContrastiveLoss, adversarial_loss, contrastive_loss
 
@@ -202,23 +202,51 @@ def test_matching_aware_term_is_skipped_when_every_caption_is_the_same(tiny: Mod
 
 
 def test_clip_contrastive_loss_prefers_matching_pairs(tiny: ModelConfig, tmp_path: Path) -> None:
+    """A tiny random-initialised CLIP whose image projection is solved (least squares) so that each of
+    four images embeds exactly as its own caption: the loss read from that checkpoint must be the
+    InfoNCE of those embeddings, lower for the matching captions than for any shuffle of them, and
+    differentiable w.r.t. the (generated) images."""
     clip = dataclasses.replace(tiny.generator.text.clip, pretrained=str(tmp_path / "clip.safetensors"))
     torch.manual_seed(1)
-    model = open_clip.CLIP(**clip_architecture(clip))
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "clip.safetensors"))
-    contrastive = CLIPContrastiveLoss(clip)
-    assert torch.equal(contrastive.model.visual.conv1.weight, model.visual.conv1.weight)
-    images = torch.rand(3, 3, 32, 32) * 2 - 1
-    captions = ["a red circle", "a blue square", "a green star"]
-    loss = contrastive(images.requires_grad_(), captions)
-    loss.backward()
-    assert loss.item() > 0 and images.grad is not None
-    assert all(not p.requires_grad for p in contrastive.model.parameters())
-    # a 'CLIP' whose image embeddings equal its text embeddings gives a lower loss for matched pairs
+    model = open_clip.CLIP(**clip_architecture(clip)).eval()
+    captions = ["a red circle", "a blue square", "a green star", "a yellow moon"]
+    images = torch.rand(4, 3, 32, 32) * 2 - 1
+    size = clip_image_size(clip)
     with torch.no_grad():
-        texts = contrastive.model.encode_text(contrastive.tokenizer(captions))
-    logits_matched = F.normalize(texts, dim=-1) @ F.normalize(texts, dim=-1).t() * 100
-    assert F.cross_entropy(logits_matched, torch.arange(3)) < F.cross_entropy(logits_matched.flip(0), torch.arange(3))
+        texts = model.encode_text(CLIPTokenizer(clip)(captions))
+        projection = model.visual.proj
+        model.visual.proj = None  # the image tower's features before its projection
+        pooled = model.encode_image(clip_preprocess(images, size))
+        model.visual.proj = projection
+        projection.copy_(torch.linalg.lstsq(pooled.double(), texts.double()).solution.float())
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "clip.safetensors"))
+
+    contrastive = CLIPContrastiveLoss(clip)
+    assert torch.equal(contrastive.model.visual.proj, model.visual.proj)
+    assert all(not p.requires_grad for p in contrastive.model.parameters())
+    wanted = F.normalize(texts, dim=-1)
+    with torch.no_grad():  # the setup holds: image i embeds as caption i
+        embedded = F.normalize(contrastive.model.encode_image(clip_preprocess(images, size)), dim=-1)
+        torch.testing.assert_close(embedded, wanted, rtol=0, atol=1e-5)
+        matched = contrastive(images, captions)
+        expected = F.cross_entropy(model.logit_scale.exp() * wanted @ wanted.t(), torch.arange(4))
+        torch.testing.assert_close(matched, expected)
+        assert matched < 0.1
+        for shift in (1, 2, 3):  # every image paired with another image's caption
+            assert contrastive(images, captions[shift:] + captions[:shift]) > matched + 2
+        order = [2, 0, 3, 1]  # the same pairs in another order give the same loss
+        torch.testing.assert_close(contrastive(images[order], [captions[i] for i in order]), matched)
+
+    generated = images.clone().requires_grad_()
+    loss = contrastive(generated, captions)
+    (gradient,) = torch.autograd.grad(loss, generated)
+    assert torch.isfinite(gradient).all() and gradient.abs().sum() > 0
+    assert all(p.grad is None for p in contrastive.model.parameters())
+    direction, eps = torch.randn_like(images), 1e-2
+    with torch.no_grad():  # the gradient is the loss's derivative: central difference along a random direction
+        numeric = contrastive(images + eps * direction, captions) - contrastive(images - eps * direction, captions)
+        torch.testing.assert_close((gradient * direction).sum(), numeric / (2 * eps), rtol=2e-2, atol=1e-4)
+        assert contrastive(images - 0.1 * gradient / gradient.norm(), captions) < loss
 
 
 @pytest.mark.parametrize("weight", [0.0, 1.0])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
@@ -180,14 +180,35 @@ def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
-def caption(attributes: ShapeAttributes) -> str:
-    """Plain-English caption, e.g. "a small red triangle at the top left on a blue background"."""
-    where = "in the center" if attributes.position == "center" else f"at the {attributes.position}"
-    background = attributes.background
-    return (
-        f"a {attributes.size} {attributes.color} {attributes.shape} {where} "
-        f"on {_article(background)} {background} background"
-    )
+# Attributes a caption may leave out (the shape, its noun, is always named). An open caption asks for
+# less than the picture shows, so a faithful model draws what was left out differently from seed to seed.
+OPTIONAL_ATTRIBUTES = ("size", "color", "position", "background")
+
+
+def caption(attributes: ShapeAttributes, omit: Collection[str] = ()) -> str:
+    """Plain-English caption, e.g. "a small red triangle at the top left on a blue background"; the
+    attributes in `omit` (from OPTIONAL_ATTRIBUTES) are left out, e.g. "a red triangle"."""
+    unknown = set(omit) - set(OPTIONAL_ATTRIBUTES)
+    if unknown:
+        raise ValueError(f"only {OPTIONAL_ATTRIBUTES} can be left out of a caption, got {sorted(unknown)}")
+    words = [getattr(attributes, name) for name in ("size", "color") if name not in omit] + [attributes.shape]
+    text = f"{_article(words[0])} {' '.join(words)}"
+    if "position" not in omit:
+        text += " in the center" if attributes.position == "center" else f" at the {attributes.position}"
+    if "background" not in omit:
+        text += f" on {_article(attributes.background)} {attributes.background} background"
+    return text
+
+
+def open_caption_omissions(seed: int, index: int, fraction: float) -> tuple[str, ...]:
+    """The attributes item `index`'s caption leaves out: none, or with probability `fraction` a random
+    non-empty subset of OPTIONAL_ATTRIBUTES; a pure function of (seed, index)."""
+    rng = np.random.default_rng([seed, index, 0xCA97])
+    if rng.random() >= fraction:
+        return ()
+    while not (chosen := [name for name in OPTIONAL_ATTRIBUTES if rng.random() < 0.5]):
+        pass
+    return tuple(chosen)
 
 
 _CAPTION = re.compile(
@@ -434,14 +455,18 @@ class ShapesDataset(Dataset):
         split: Literal["train", "heldout"] = "train",
         seed: int = 0,
         length: int = 50_000,
+        open_captions: float = 0.0,
     ) -> None:
         if resolution < 16:
             raise ValueError(f"resolution must be at least 16, got {resolution}")
+        if not 0.0 <= open_captions <= 1.0:
+            raise ValueError(f"open_captions must be a fraction in [0, 1], got {open_captions}")
         split_triples(split)  # validates the name
         self.resolution = resolution
         self.split = split
         self.seed = seed
         self.length = length
+        self.open_captions = open_captions  # fraction of captions that leave some attributes out
         self.skipped: dict[str, int] = {}
         self.skipped_examples: list[str] = []
 
@@ -456,4 +481,5 @@ class ShapesDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
         attributes = self.attributes(index)
-        return {"image": to_tensor(render(attributes, self.resolution)), "caption": caption(attributes)}
+        omit = open_caption_omissions(self.seed, index, self.open_captions)
+        return {"image": to_tensor(render(attributes, self.resolution)), "caption": caption(attributes, omit)}

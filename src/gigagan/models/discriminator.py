@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -411,11 +412,13 @@ class MultiScaleDiscriminator(PretrainedModel):
         text: CLIPTextFeatures | Tensor,
         use_vision_aided: bool = True,
         mismatched_text: Tensor | None = None,
+        prediction_depths: Collection[int] | None = None,
     ) -> DiscriminatorOutput:
         """pyramid: [finest, ...] images, one per level; text: CLIP text features or a precomputed t_D.
 
         The image trunk does not depend on the text, so `mismatched_text` (another t_D, e.g. of
-        wrong captions for the matching-aware loss) reuses it and only reruns the heads."""
+        wrong captions for the matching-aware loss) reuses it and only reruns the heads.
+        `prediction_depths` (0 = finest) limits which depths' heads run (default: every depth)."""
         self.check_pyramid(pyramid)
         inputs = self.discriminator_inputs(pyramid)
         t = text if isinstance(text, Tensor) else self.encode_text(text)
@@ -430,20 +433,21 @@ class MultiScaleDiscriminator(PretrainedModel):
             x = entering if x is None else torch.cat([x, entering], dim=0)
             x = self.blocks[depth](x)
             paths = depth + 1
-            features = x if self.head_positions is None else x + self.head_positions[depth].to(x.dtype)
-            features = self.head_features(features, paths)
-            if self.head_reads_coarsest_image and depth == self.num_levels - 1:
-                image = pyramid[-1].to(features.dtype).repeat(paths, 1, 1, 1)
-                features = torch.cat([features, image], dim=1)
-            head = self.heads[depth]
-            if isinstance(head, DenseHead):  # shared dense head: embed once, score under each caption set
-                features = head.embed_image(features)
-                image_embeddings = list(features.chunk(paths, dim=0))
-                caption_embedding = head.embed_caption(t)
-            logits.extend(self._predict(depth, features, t, paths))
-            if mismatched_text is not None:
-                mismatched.extend(self._predict(depth, features, mismatched_text, paths))
-            pairs.extend((source, depth) for source in range(paths))
+            if prediction_depths is None or depth in prediction_depths:
+                features = x if self.head_positions is None else x + self.head_positions[depth].to(x.dtype)
+                features = self.head_features(features, paths)
+                if self.head_reads_coarsest_image and depth == self.num_levels - 1:
+                    image = pyramid[-1].to(features.dtype).repeat(paths, 1, 1, 1)
+                    features = torch.cat([features, image], dim=1)
+                head = self.heads[depth]
+                if isinstance(head, DenseHead):  # shared dense head: embed once, score under each caption set
+                    features = head.embed_image(features)
+                    image_embeddings = list(features.chunk(paths, dim=0))
+                    caption_embedding = head.embed_caption(t)
+                logits.extend(self._predict(depth, features, t, paths))
+                if mismatched_text is not None:
+                    mismatched.extend(self._predict(depth, features, mismatched_text, paths))
+                pairs.extend((source, depth) for source in range(paths))
             if depth < self.num_levels - 1:
                 x = self.downsample[depth](x)
         vision: list[Tensor] = []

@@ -192,7 +192,46 @@ def load_checkpoint(
             module.load_state_dict(tensors, strict=True)
         except RuntimeError as error:
             raise GigaGANError(f"{weights_path} does not match the model being trained") from error
-    tensors = load_safetensors(path / OPTIMIZERS_NAME)
-    restore_optimizers(optimizers, {k: v for k, v in tensors.items() if not k.startswith("rng.")}, state["optimizers"])
-    restore_rng_state({k: v for k, v in tensors.items() if k.startswith("rng.")})
+    optimizers_path = path / OPTIMIZERS_NAME
+    tensors = load_safetensors(optimizers_path)
+    try:
+        structure = state["optimizers"]
+        restore_optimizers(optimizers, {k: v for k, v in tensors.items() if not k.startswith("rng.")}, structure)
+        restore_rng_state({k: v for k, v in tensors.items() if k.startswith("rng.")})
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as error:
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise GigaGANError(
+            f"{optimizers_path} (with {STATE_NAME}) does not match the optimizers being trained ({reason})"
+        ) from error
+    return state
+
+
+def verify_checkpoint(path: Path) -> dict[str, Any]:
+    """Check a checkpoint's files before anything is built from them: training_state.json and config.json
+    are JSON objects and every safetensors file has a whole, readable header (a truncated or garbled file
+    is refused). Returns the training state; a one-line GigaGANError naming the file otherwise."""
+    from safetensors import safe_open
+
+    from gigagan.models.pretrained import read_config_file
+
+    state_path = path / STATE_NAME
+    try:
+        state = json.loads(state_path.read_text())
+    except FileNotFoundError as error:
+        raise GigaGANError(f"{path} is not a complete training checkpoint ({STATE_NAME} missing)") from error
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise GigaGANError(f"{state_path} is corrupt ({error})") from error
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int) or "optimizers" not in state:
+        raise GigaGANError(f"{state_path} is corrupt (no step or optimizer state)")
+    read_config_file(path)
+    files = sorted(path.glob("*.safetensors"))
+    if OPTIMIZERS_NAME not in {file.name for file in files}:
+        raise GigaGANError(f"{path} is not a complete training checkpoint ({OPTIMIZERS_NAME} missing)")
+    for file in files:
+        try:
+            with safe_open(str(file), framework="pt", device="cpu") as handle:
+                handle.keys()
+        except Exception as error:
+            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+            raise GigaGANError(f"{file} is corrupt or truncated ({reason})") from error
     return state

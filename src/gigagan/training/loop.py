@@ -10,6 +10,7 @@ run continues exactly where the checkpoint left off.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import math
 import time
@@ -134,8 +135,10 @@ class Trainer:
             ),
         }
         self.loss = self._build_loss()
-        self.stream = self._build_stream()
         self.step = 0
+        self._prompts: list[str] | None = None
+        self._reported_skips: dict[str, int] = {}
+        self.stream = self._build_stream()
         self.images_seen = 0
         self.skipped_steps = 0
         self.bad_in_a_row = 0
@@ -213,7 +216,7 @@ class Trainer:
 
         resolution = self.config.resolution or self.image_resolution
         if resolution != self.image_resolution:
-            raise GigaGANError(f"--resolution {resolution} differs from the model's {self.image_resolution}")
+            raise GigaGANError(f"training.resolution {resolution} differs from the model's {self.image_resolution}")
         self.dataset = build_dataset(
             self.config.data,
             resolution,
@@ -222,11 +225,7 @@ class Trainer:
             rank=self.context.rank,
             world_size=self.context.world_size,
         )
-        skipped = getattr(self.dataset, "skipped", {})
-        if skipped and any(skipped.values()) and self.context.is_main:
-            examples = "; ".join(getattr(self.dataset, "skipped_examples", [])[:3])
-            log.warning("skipped %s (e.g. %s)", skipped, examples)
-            self.logger.event(0, "data", f"skipped {skipped}; e.g. {examples}")
+        self.report_skipped_data()
         return BatchStream(
             self.dataset,
             self.local_batch,
@@ -236,14 +235,35 @@ class Trainer:
             num_workers=self.config.num_workers,
         )
 
+    def report_skipped_data(self) -> None:
+        """Log the data source's skipped items (reason -> count) when they changed since the last report:
+        a warning the first time, then a note, and each time a "data" event in log.jsonl."""
+        skipped = dict(getattr(self.dataset, "skipped", {}))
+        if not self.context.is_main or not any(skipped.values()) or skipped == self._reported_skips:
+            return
+        examples = "; ".join(getattr(self.dataset, "skipped_examples", [])[:3])
+        (log.info if self._reported_skips else log.warning)("skipped %s (e.g. %s)", skipped, examples)
+        self.logger.event(self.step, "data", f"skipped {skipped}; e.g. {examples}")
+        self._reported_skips = skipped
+
     def sample_prompts(self) -> list[str]:
+        """The fixed prompts of the sample grids: the configured ones, held-out shapes prompts, or the
+        captions of the first 8 items of the data (the first 8 of the stream for iterable sources)."""
+        if self._prompts is None:
+            self._prompts = self._choose_sample_prompts()
+        return list(self._prompts)
+
+    def _choose_sample_prompts(self) -> list[str]:
         if self.config.sample_prompts:
             return list(self.config.sample_prompts)
         if self.config.data.startswith("shapes"):
             from gigagan.data.shapes import heldout_prompts
 
             return [prompt if isinstance(prompt, str) else prompt[0] for prompt in heldout_prompts(8, seed=0)]
-        return [self.dataset[i]["caption"] for i in range(min(8, len(self.dataset)))]
+        if hasattr(self.dataset, "__getitem__") and hasattr(self.dataset, "__len__"):
+            return [self.dataset[i]["caption"] for i in range(min(8, len(self.dataset)))]
+        with torch.random.fork_rng(devices=[]):  # a stream may draw from the global RNG; keep it exact
+            return [str(item["caption"]) for item in itertools.islice(iter(self.dataset), 8)]
 
     def _resume(self, resume: bool | str | Path) -> None:
         path = ckpt.latest_checkpoint(self.run_dir) if resume is True else Path(resume)
@@ -372,6 +392,7 @@ class Trainer:
                     "skipped_steps": self.skipped_steps,
                     "bad_in_a_row": self.bad_in_a_row,
                     "data": self.stream.state_dict(),
+                    "data_skipped": self.stream.skipped,
                 },
                 {**self._model_configs(), "training": training},
             )
@@ -441,11 +462,15 @@ class Trainer:
                     if deadline < math.inf:
                         left = max(deadline - time.perf_counter(), 0.0)
                         postfix["time cap in"] = f"{int(left // 60)}:{int(left % 60):02d}"
+                    skipped_items = sum(self.stream.skipped.values())
+                    if skipped_items:
+                        postfix["skipped"] = str(skipped_items)
                     bar.set_postfix(postfix, refresh=False)
                 if self.step % config.log_every == 0 or self.step == config.max_steps:
                     self.logger.scalars(
                         self.step, {**stats, "images_seen": self.images_seen, "images_per_second": images_per_second}
                     )
+                    self.report_skipped_data()
                 if self.on_step is not None:
                     self.on_step(self.step, stats)
                 if config.sample_every > 0 and self.step % config.sample_every == 0:
@@ -458,6 +483,7 @@ class Trainer:
             if self.last_checkpoint is None or not self.last_checkpoint.name.endswith(f"{self.step:08d}"):
                 self.save()
                 self.save_samples()
+            self.report_skipped_data()
         finally:
             if bar is not None:
                 bar.close()

@@ -14,7 +14,6 @@ phase (G main, D main, D regularisation) and gets back a scalar loss and named s
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -250,21 +249,18 @@ class GigaGANLoss:
     ) -> DiscriminatorOutput:
         if augment is not None:
             pyramid = augment_pyramid(pyramid, augment)
-        out = self.discriminator(pyramid, t, use_vision_aided=self.use_vision_aided, mismatched_text=mismatched_text)
-        return self._used_predictions(out)
-
-    def _used_predictions(self, out: DiscriminatorOutput) -> DiscriminatorOutput:
-        """`out` with only the predictions the loss trains on (LossConfig.predictions)."""
-        if self.config.predictions == "all":
-            return out
-        coarsest = self.discriminator.num_levels - 1
-        keep = [k for k, (_, depth) in enumerate(out.pairs) if depth == coarsest]
-        return dataclasses.replace(
-            out,
-            multiscale=[out.multiscale[k] for k in keep],
-            pairs=[out.pairs[k] for k in keep],
-            mismatched=[out.mismatched[k] for k in keep] if out.mismatched else [],
+        return self.discriminator(
+            pyramid,
+            t,
+            use_vision_aided=self.use_vision_aided,
+            mismatched_text=mismatched_text,
+            prediction_depths=self._prediction_depths(),
         )
+
+    def _prediction_depths(self) -> set[int] | None:
+        """The depths whose predictions the loss trains on (LossConfig.predictions); None = every depth.
+        D skips the other depths' heads altogether."""
+        return None if self.config.predictions == "all" else {self.discriminator.num_levels - 1}
 
     def _clip(self, batch: TrainingBatch, mismatched: bool = False) -> CLIPTextFeatures:
         """Detached CLIP text features of the batch's (or the wrong) captions, computed once per batch
@@ -396,7 +392,7 @@ class GigaGANLoss:
         _, t_d = self._text(batch)
 
         def score(levels: list[Tensor]) -> Tensor:
-            out = self._used_predictions(self.discriminator(levels, t_d, use_vision_aided=False))
+            out = self.discriminator(levels, t_d, use_vision_aided=False, prediction_depths=self._prediction_depths())
             return torch.stack([logits.float().mean(dim=1) for logits in out.multiscale]).mean(dim=0)
 
         real = image_pyramid(batch.images, self.discriminator.num_levels)

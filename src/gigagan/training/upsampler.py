@@ -28,10 +28,19 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gigagan.config import LossConfig, TrainConfig, config_to_dict
+from gigagan.config import (
+    NON_EMPTY,
+    NON_NEGATIVE,
+    PROBABILITY,
+    FieldRule,
+    LossConfig,
+    TrainConfig,
+    config_to_dict,
+    register_field_rules,
+)
 from gigagan.errors import GigaGANError
 from gigagan.models.upsampler import Upsampler, UpsamplerDiscriminator
-from gigagan.training.degrade import Degradation, make_low_res, resize, sample_rng
+from gigagan.training.degrade import RESIZE_MODES, Degradation, make_low_res, resize, sample_rng
 from gigagan.training.loop import Trainer
 from gigagan.training.loss import GigaGANLoss, TrainingBatch
 from gigagan.training.perceptual import build_perceptual_distance
@@ -55,11 +64,34 @@ class UpsamplerTrainConfig(TrainConfig):
     lpips_weights: str | None = None  # LPIPS VGG16 weights (file or folder); else the fallback distance
 
     def check(self) -> None:
+        self.validate()
         low, high = self.input_noise
         if not 0 <= low <= high:
             raise GigaGANError(f"input noise range must satisfy 0 <= min <= max, got {low}, {high}")
         if self.perceptual_weight < 0:
             raise GigaGANError(f"perceptual weight must not be negative, got {self.perceptual_weight}")
+
+
+register_field_rules(
+    UpsamplerTrainConfig,
+    {
+        "input_noise": FieldRule(minimum=0, ordered=True),
+        "perceptual_weight": NON_NEGATIVE,
+        "lpips_weights": NON_EMPTY,
+    },
+)
+register_field_rules(
+    Degradation,
+    {
+        "blur_probability": PROBABILITY,
+        "blur_sigma": FieldRule(minimum=0, exclusive_minimum=True, ordered=True),
+        "noise_probability": PROBABILITY,
+        "noise_sigma": FieldRule(minimum=0, ordered=True),
+        "jpeg_probability": PROBABILITY,
+        "jpeg_quality": FieldRule(minimum=1, maximum=100, ordered=True),
+        "resize_modes": FieldRule(choices=RESIZE_MODES, min_items=1),
+    },
+)
 
 
 class UpsamplerLoss(GigaGANLoss):
