@@ -552,19 +552,6 @@ def prompt_mix_command(
 # ---------------------------------------------------------------------------- demo
 
 
-def _demo_processes(device: str) -> int:
-    """Two CPU ranks where this process may use at least two cores (a quickstart step uses a second
-    core poorly inside one process: docs/RESULTS.md), else one."""
-    import os
-
-    from gigagan.training.distributed import resolve_device
-
-    if resolve_device(device).type != "cpu":
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return 2 if cores >= 2 else 1
-
-
 def _train_demo_rank(
     model: Any, training: Any, run_dir: Path, checkpoint: Path | None, device: str, progress: bool
 ) -> None:
@@ -660,12 +647,13 @@ def demo(
     ] = DEMO_PRESET,
     device: DeviceOption = "auto",
     processes: Annotated[
-        int | None,
+        int,
         typer.Option(
             "--processes",
-            help="CPU training processes (data parallel); default 2 on a CPU with at least 2 cores, else 1.",
+            help="CPU training processes (data parallel). One process on every core makes the most steps "
+            "per minute, which the object's shape waits for (docs/RESULTS.md); two make more images.",
         ),
-    ] = None,
+    ] = 1,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Train the quickstart model on the built-in shapes data (or reuse it), then write a prompt grid, a
@@ -677,7 +665,6 @@ def demo(
     logging.basicConfig(level=logging.WARNING, format="gigagan: %(message)s")
     logging.getLogger("gigagan").setLevel(logging.INFO)  # the trainer's notes, not every library's
     _check_count(max_steps, "--max-steps", minimum=0)
-    processes = processes if processes is not None else _demo_processes(device)
     batch_size = batch_size if batch_size is not None else DEMO_BATCH_PER_PROCESS * max(processes, 1)
     _check_count(batch_size, "--batch-size")
     if max_minutes <= 0:

@@ -18,7 +18,7 @@ from gigagan.data import (
     build_dataset,
     parse_caption,
 )
-from gigagan.data.shapes import split_triples
+from gigagan.data.shapes import OPEN_CAPTIONS, split_triples
 from gigagan.errors import GigaGANError
 
 
@@ -29,6 +29,9 @@ def test_shapes_specs() -> None:
     assert isinstance(heldout, ShapesDataset) and heldout[0]["image"].shape == (3, 16, 16)
     assert parse_caption(heldout[0]["caption"]).triple in split_triples("heldout")
     assert build_dataset("shapes", 32, split="heldout").split == "heldout"
+    assert train.open_captions == 0.0 and heldout.open_captions == 0.0
+    open_ = build_dataset("shapes:open", 32)
+    assert open_.split == "train" and open_.open_captions == OPEN_CAPTIONS > 0
 
 
 def test_folder_kinds(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 | spec | source |
 |---|---|
 | `shapes`, `shapes:train`, `shapes:heldout` | `ShapesDataset` (procedural, no files; `./shapes` is a folder) |
+| `shapes:open` | the training split with a quarter of its captions leaving attributes out (`OPEN_CAPTIONS`) |
 | `pipe:...`, `http(s)://...`, `*.tar` / `*.tgz` / `*.tar.gz`, brace patterns, `a.tar::b.tar` | `WebDatasetSource` |
 | `*.jsonl`, `*.csv` | `ManifestDataset` |
 | a folder with `.tar` files at its top level and no pictures | `WebDatasetSource` over those shards |
@@ -19,7 +20,7 @@ from torch.utils.data import Dataset
 
 from gigagan.data.files import ClassFolderDataset, ImageFolderWithCaptions, ManifestDataset, Scan
 from gigagan.data.images import is_image_file
-from gigagan.data.shapes import SPLITS, ShapesDataset
+from gigagan.data.shapes import OPEN_CAPTIONS, SPLITS, ShapesDataset
 from gigagan.data.shards import WebDatasetSource, is_remote
 from gigagan.errors import GigaGANError
 
@@ -58,16 +59,19 @@ def build_dataset(
         raise GigaGANError("empty data spec: give 'shapes', a folder, a .jsonl/.csv manifest or .tar shards")
     name, _, suffix = spec.partition(":")
     is_shapes = name == "shapes"  # always the built-in set: a folder called shapes is "./shapes"
+    open_captions = 0.0
     if is_shapes:
         split = suffix or split
+        if split == "open":
+            split, open_captions = "train", OPEN_CAPTIONS
         if split not in SPLITS:
-            raise GigaGANError(f"unknown shapes split '{split}' (choose from {', '.join(SPLITS)})")
+            raise GigaGANError(f"unknown shapes split '{split}' (choose from {', '.join(SPLITS)} or open)")
     elif split != "train":
         raise GigaGANError(f"split '{split}' exists only for the shapes dataset, not for '{spec}'")
     if caption_template is not None and is_shapes:
         raise GigaGANError("a caption template applies only to class folders, not to 'shapes'")
     if is_shapes:
-        return ShapesDataset(resolution, split=split, seed=seed)  # type: ignore[arg-type]
+        return ShapesDataset(resolution, split=split, seed=seed, open_captions=open_captions)  # type: ignore[arg-type]
 
     path = Path(spec).expanduser()
     is_shards = is_remote(spec) or any(_TAR.search(part) for part in spec.split("::"))

@@ -183,6 +183,7 @@ def _article(word: str) -> str:
 # Attributes a caption may leave out (the shape, its noun, is always named). An open caption asks for
 # less than the picture shows, so a faithful model draws what was left out differently from seed to seed.
 OPTIONAL_ATTRIBUTES = ("size", "color", "position", "background")
+OPEN_CAPTIONS = 0.25  # the fraction of open captions in the `shapes:open` data
 
 
 def caption(attributes: ShapeAttributes, omit: Collection[str] = ()) -> str:
