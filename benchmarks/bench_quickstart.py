@@ -108,6 +108,21 @@ def keep_finest_to_coarsest_prediction_only() -> None:
     MultiScaleDiscriminator.forward = finest_to_coarsest
 
 
+def add_minibatch_std(group_size: int) -> None:
+    """Bisection patch (this process only): a minibatch-std feature map (StyleGAN's, as the upsampler's
+    D has) enters every head of the text-to-image D, over groups of up to `group_size` samples."""
+    from gigagan.models.discriminator import Discriminator, MultiScaleDiscriminator
+    from gigagan.models.upsampler import minibatch_std
+
+    init = MultiScaleDiscriminator.__init__
+
+    def with_extra_channel(self, config, head_extra_channels: int = 0, **kwargs) -> None:
+        init(self, config, head_extra_channels=head_extra_channels + 1, **kwargs)
+
+    MultiScaleDiscriminator.__init__ = with_extra_channel
+    Discriminator.head_features = lambda self, x, paths: minibatch_std(x, group_size, 1, paths)
+
+
 def diversity(images: torch.Tensor) -> dict[str, float]:
     """Spread of pictures drawn for one prompt: mean absolute pixel difference between pairs (0-1
     scale) and the standard deviation of the object's centre offset from its grid point as the
@@ -194,6 +209,13 @@ def main() -> None:
         'output depth (loss.predictions="coarsest") or only the finest input\'s one there',
     )
     parser.add_argument(
+        "--minibatch-std",
+        type=int,
+        default=0,
+        metavar="GROUP",
+        help="bisection: a minibatch-std feature over groups of GROUP samples in front of D's heads (0: off)",
+    )
+    parser.add_argument(
         "--freeze-discriminator-text",
         choices=("none", "layers", "branch"),
         default="none",
@@ -205,6 +227,8 @@ def main() -> None:
     args.out = args.out or Path("runs/bench-quickstart") / (args.json.stem if args.json else "run")
     if args.predictions == "finest_to_coarsest":
         keep_finest_to_coarsest_prediction_only()
+    if args.minibatch_std:
+        add_minibatch_std(args.minibatch_std)
 
     context = init_distributed("cpu")
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -213,8 +237,8 @@ def main() -> None:
         "max_steps": args.steps or 10**9,
         "max_minutes": None if args.steps else args.minutes,
         "seed": args.seed,
-        "sample_every": 200,
-        "checkpoint_every": 200,
+        "sample_every": 1000,  # as few interruptions as the product's defaults (TrainConfig)
+        "checkpoint_every": 1000,
         "log_every": 10,
     }
     if args.batch_size is not None:
@@ -313,6 +337,7 @@ def main() -> None:
     payload = {
         "preset": "quickstart",
         "model_overrides": args.model_set,
+        "minibatch_std_group": args.minibatch_std,
         "minutes_budget": None if args.steps else args.minutes,
         "steps_budget": args.steps,
         "batch_size": config.batch_size,
