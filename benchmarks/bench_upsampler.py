@@ -31,11 +31,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from gigagan.config.upsampler import UpsamplerModelConfig, get_upsampler_preset
 from gigagan.data import build_dataset
 from gigagan.training.degrade import make_low_res, sample_rng
 from gigagan.training.distributed import DistributedContext, init_distributed
 from gigagan.training.upsampler import UpsamplerTrainConfig, UpsamplerTrainer
-from gigagan.upsampler_config import UpsamplerModelConfig, get_upsampler_preset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench_common import write_result

@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from _bench_common import write_result
-from gigagan.cli_eval import checkpoint_directory
 from gigagan.data.shapes import ATTRIBUTES, attribute_accuracy, heldout_prompts, render, to_tensor
+from gigagan.io import checkpoint_directory
 from gigagan.models import Discriminator, Generator
 from gigagan.nn import downsample2x, image_pyramid
 

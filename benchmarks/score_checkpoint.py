@@ -16,8 +16,8 @@ import torch
 
 from _bench_common import write_result
 from bench_quickstart import sample_images
-from gigagan.cli_eval import checkpoint_directory
 from gigagan.data.shapes import ATTRIBUTES, attribute_accuracy, caption, heldout_prompts, sample_attributes
+from gigagan.io import checkpoint_directory
 from gigagan.models import Generator
 
 WEIGHTS = {"ema": "generator_ema.safetensors", "raw": "generator.safetensors"}

@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.utils import save_image
 
-from gigagan.cli_eval import checkpoint_directory
 from gigagan.data.shapes import heldout_prompts, render, to_tensor
+from gigagan.io import checkpoint_directory
 from gigagan.models import Generator
 from gigagan.nn import image_pyramid, laplacian_bands
 

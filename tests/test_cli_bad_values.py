@@ -210,8 +210,8 @@ def test_info_defaults_to_the_train_preset() -> None:
 
 
 def test_lists_named_for_help_match_the_library() -> None:
-    from gigagan.cli_options import LEVEL_GROUPS, METRIC_NAMES
-    from gigagan.cli_upsample import UPSAMPLER_DEFAULTS
+    from gigagan.cli.options import LEVEL_GROUPS, METRIC_NAMES
+    from gigagan.cli.upsample import UPSAMPLER_DEFAULTS
     from gigagan.config import TEXT_CLIP_FEATURES
     from gigagan.inference import latent
     from gigagan.metrics import METRICS
@@ -226,7 +226,7 @@ def test_lists_named_for_help_match_the_library() -> None:
 
 
 # helpers whose string arguments name flags in error messages
-ERROR_CALLS = {"GigaGANError", "TrainingDiverged", "_check_count", "_parse_seeds", "finite_float", "field_parser"}
+ERROR_CALLS = {"GigaGANError", "TrainingDiverged", "check_count", "parse_seeds", "finite_float", "field_parser"}
 ERROR_CALLS |= {"parse_device", "check_value", "choice_parser"}
 NOT_OURS = {"--help", "--no-deps"}  # `gigagan CMD --help`; pip's flag in an install hint
 

@@ -18,7 +18,7 @@ from metric_files import write_pictures
 from PIL import Image
 from typer.testing import CliRunner
 
-from gigagan.cli_eval import eval_command
+from gigagan.cli.evaluate import eval_command
 from gigagan.errors import GigaGANError
 from gigagan.metrics.evaluate import seeded_latents
 from gigagan.metrics.inception import bundled_inception_path

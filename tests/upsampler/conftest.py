@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gigagan.upsampler_config import UpsamplerModelConfig, get_upsampler_preset
+from gigagan.config.upsampler import UpsamplerModelConfig, get_upsampler_preset
 
 
 @pytest.fixture

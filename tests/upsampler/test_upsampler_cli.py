@@ -15,9 +15,9 @@ from PIL import Image
 
 from gigagan import get_preset
 from gigagan.cli import main
+from gigagan.config.upsampler import get_upsampler_preset
 from gigagan.models import Generator
 from gigagan.models.upsampler import Upsampler
-from gigagan.upsampler_config import get_upsampler_preset
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

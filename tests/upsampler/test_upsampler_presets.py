@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from gigagan import GigaGANError
+from gigagan.config.upsampler import get_upsampler_preset, list_upsampler_presets
 from gigagan.models.summary import count_parameters
 from gigagan.models.upsampler import Upsampler, UpsamplerDiscriminator
-from gigagan.upsampler_config import get_upsampler_preset, list_upsampler_presets
 
 
 def _meta_counts(name: str) -> tuple[int, int, int]:

@@ -10,11 +10,11 @@ import torch
 from safetensors.torch import load_file
 
 from gigagan import GigaGANError
+from gigagan.config.upsampler import get_upsampler_preset
 from gigagan.models.upsampler import Upsampler
 from gigagan.training.degrade import Degradation, make_low_res, sample_rng
 from gigagan.training.perceptual import LPIPS, LPIPS_CHANNELS, PyramidDistance, build_perceptual_distance
 from gigagan.training.upsampler import UpsamplerTrainConfig, UpsamplerTrainer
-from gigagan.upsampler_config import get_upsampler_preset
 
 
 def tiny_upsampler_run(run_dir: Path, **overrides) -> UpsamplerTrainer:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gigagan.upsampler_config import UpsamplerConfig, get_upsampler_preset
+from gigagan.config.upsampler import UpsamplerConfig, get_upsampler_preset
 
 
 def tiny_upsampler(scale_factor: int = 4, attention: bool = True) -> UpsamplerConfig:

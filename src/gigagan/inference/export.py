@@ -15,8 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from PIL.PngImagePlugin import PngInfo
 from torch import Tensor
 
-from gigagan.errors import GigaGANError
-from gigagan.models.pretrained import atomic_write_bytes
+from gigagan.io import atomic_write_bytes
 
 BACKGROUND = (255, 255, 255)
 LABEL_COLOR = (30, 30, 30)
@@ -190,22 +189,8 @@ def _write_mp4_torchvision(array: np.ndarray, path: Path, fps: float) -> bool:
     return True
 
 
-def ensure_writable_folder(folder: Path) -> Path:
-    """Create `folder` if needed and check that files can be written there (one-line error if not)."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise GigaGANError(f"cannot write to output folder {folder}: {reason}") from error
-    return folder
-
-
 __all__ = [
     "MP4_UNAVAILABLE",
-    "ensure_writable_folder",
     "grid_image",
     "png_bytes",
     "save_gif",

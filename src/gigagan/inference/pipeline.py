@@ -26,10 +26,12 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from gigagan.device import resolve_device
 from gigagan.errors import GigaGANError
+from gigagan.io import CONFIG_NAME, latest_checkpoint
 from gigagan.models import Generator
 from gigagan.models.generator import NoiseMode
-from gigagan.models.pretrained import CONFIG_NAME, resolve_model_path
+from gigagan.models.pretrained import resolve_model_path
 from gigagan.models.text import TextEncoding
 
 log = logging.getLogger(__name__)
@@ -64,13 +66,6 @@ class GeneratedBatch:
     image_indices: list[int]  # j of each image (its seed is base seed + j)
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """'auto', 'cpu', 'cuda' or 'cuda:N' -> a usable device; a one-line GigaGANError otherwise."""
-    from gigagan.training.distributed import resolve_device as resolve
-
-    return resolve(str(device))
-
-
 def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
     """float32 or bfloat16 (names or torch dtypes)."""
     names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
@@ -87,8 +82,6 @@ def find_checkpoint(path_or_hub_id: str | os.PathLike[str]) -> Path:
     `latest` checkpoint) or a Hugging Face Hub id."""
     path = Path(path_or_hub_id)
     if path.is_dir() and not (path / CONFIG_NAME).is_file():
-        from gigagan.training.checkpoint import latest_checkpoint
-
         found = latest_checkpoint(path)
         if found is None:
             raise GigaGANError(f"no checkpoint in {path}: expected {CONFIG_NAME} or a training run with `latest`")

@@ -21,17 +21,25 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from gigagan.io import atomic_write_bytes
 from gigagan.metrics.evaluate import EvalSettings, evaluate_generator
 from gigagan.metrics.registry import parse_metric_names
-from gigagan.models.pretrained import atomic_write_bytes
-
-if TYPE_CHECKING:
-    from gigagan.training import Trainer
 
 BEST_DIR = "best"
 BEST_METRIC = "fid"
+
+
+class TrainerView(Protocol):
+    """What `TrainingMetrics` reads of its trainer (`gigagan.training.Trainer` has it all; metrics sit
+    beside training and import nothing from it)."""
+
+    context: Any  # .device, .is_main
+    config: Any  # the TrainConfig: .data, .caption_template
+    run_dir: Path
+    ema: Any  # .model: the EMA generator
+    logger: Any  # .scalars(step, values), .event(step, kind, text)
 
 
 class TrainingMetrics:
@@ -39,7 +47,7 @@ class TrainingMetrics:
 
     def __init__(
         self,
-        trainer: Trainer,
+        trainer: TrainerView,
         metrics: str | Sequence[str],
         every: int,
         num_images: int,

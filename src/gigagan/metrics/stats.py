@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from gigagan.errors import GigaGANError
-from gigagan.models.pretrained import atomic_write_bytes
+from gigagan.io import atomic_write_bytes
 
 PROTOCOL = "clean-fid/uint8/pil-bicubic-F/tf-inception-pool3/v1"
 STATS_DIR_ENV = "GIGAGAN_STATS_DIR"

@@ -2,18 +2,15 @@
 
 `config.json` holds one entry per network kept in the directory (`"generator"`,
 `"discriminator"`, ...), so a training checkpoint and a released model share one layout. Every
-write goes to a temporary name first and is renamed into place, so an interrupted write never
-leaves a damaged file under the real name.
+write goes to a temporary name first and is renamed into place (`gigagan.io`), so an interrupted
+write never leaves a damaged file under the real name.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -24,40 +21,15 @@ from torch import nn
 
 from gigagan.config import config_from_dict, config_to_dict
 from gigagan.errors import GigaGANError
+from gigagan.io import CONFIG_NAME, atomic_target, first_line, read_config_file, update_config_file
 from gigagan.models.clip import skip_clip_weight_loading
-
-CONFIG_NAME = "config.json"
-FORMAT_VERSION = 1
 
 ModelT = TypeVar("ModelT", bound="PretrainedModel")
 
 
-@contextlib.contextmanager
-def _atomic_target(path: Path) -> Iterator[str]:
-    """Yield a temporary path beside `path`; once the body has written it, fsync and rename it into
-    place (atomic), or remove it if the body fails."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        yield temporary
-        with open(temporary, "rb") as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and an atomic rename."""
-    with _atomic_target(path) as temporary:
-        Path(temporary).write_bytes(data)
-
-
 def save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
     """Atomically write a safetensors file (tensors are copied to contiguous CPU memory)."""
-    with _atomic_target(path) as temporary:
+    with atomic_target(path) as temporary:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, temporary, metadata=metadata)
 
 
@@ -74,35 +46,7 @@ def load_safetensors(path: Path) -> dict[str, torch.Tensor]:
     except GigaGANError:
         raise
     except Exception as error:
-        raise GigaGANError(f"{path} is corrupt or truncated ({_first_line(error)})") from error
-
-
-def read_config_file(directory: Path) -> dict[str, Any]:
-    path = directory / CONFIG_NAME
-    if not path.is_file():
-        raise GigaGANError(f"{CONFIG_NAME} not found in {directory}")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise GigaGANError(f"{path} is not valid JSON ({_first_line(error)})") from error
-    if not isinstance(data, dict):
-        raise GigaGANError(f"{path} must hold a JSON object")
-    return data
-
-
-def update_config_file(directory: Path, key: str, value: dict[str, Any]) -> None:
-    """Set one entry of `directory/config.json`, keeping the others (atomic)."""
-    path = directory / CONFIG_NAME
-    data: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            data = {}
-    from gigagan import __version__
-
-    data.update({"format_version": FORMAT_VERSION, "gigagan_version": __version__, key: value})
-    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
+        raise GigaGANError(f"{path} is corrupt or truncated ({first_line(error)})") from error
 
 
 def resolve_model_path(path_or_hub_id: str | os.PathLike[str]) -> Path:
@@ -123,11 +67,6 @@ def resolve_model_path(path_or_hub_id: str | os.PathLike[str]) -> Path:
         raise GigaGANError(
             f"{text} is neither a local directory nor a reachable Hugging Face Hub model ({type(error).__name__})"
         ) from error
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 class PretrainedModel(nn.Module):
@@ -203,14 +142,4 @@ def _load_state_checked(model: nn.Module, state: dict[str, torch.Tensor], path: 
     model.load_state_dict(state, strict=True)
 
 
-__all__ = [
-    "CONFIG_NAME",
-    "PretrainedModel",
-    "atomic_write_bytes",
-    "config_from_dict",
-    "load_safetensors",
-    "read_config_file",
-    "resolve_model_path",
-    "save_safetensors",
-    "update_config_file",
-]
+__all__ = ["PretrainedModel", "load_safetensors", "resolve_model_path", "save_safetensors"]

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from gigagan.config import ModelConfig
+from gigagan.config.upsampler import UpsamplerModelConfig
 from gigagan.models.discriminator import Discriminator, MultiScaleDiscriminator
 from gigagan.models.generator import AttentionBlock, Generator, SynthesisLayer
-from gigagan.upsampler_config import UpsamplerModelConfig
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from gigagan.config.upsampler import UpsamplerConfig, UpsamplerDiscriminatorConfig
 from gigagan.models.clip import CLIPTokenizer
 from gigagan.models.discriminator import DownsampleBlock, MultiScaleDiscriminator, ResidualBlock
 from gigagan.models.generator import AttentionBlock, MappingNetwork, NoiseMode, ToRGB
@@ -38,7 +39,6 @@ from gigagan.models.pretrained import PretrainedModel
 from gigagan.models.text import TextEncoder, TextEncoding
 from gigagan.nn import AdaptiveModulatedConv2d, EqualConv2d, image_pyramid, upsample2x
 from gigagan.nn.equalized import leaky_relu_gain
-from gigagan.upsampler_config import UpsamplerConfig, UpsamplerDiscriminatorConfig
 
 # --------------------------------------------------------------------------------------------
 # Position-keyed noise

@@ -24,11 +24,18 @@ import torch
 from torch import nn
 
 from gigagan.errors import GigaGANError
-from gigagan.models.pretrained import atomic_write_bytes, load_safetensors, save_safetensors, update_config_file
+from gigagan.io import (
+    CHECKPOINTS,
+    LATEST,
+    STATE_NAME,
+    atomic_write_bytes,
+    latest_checkpoint,
+    list_checkpoints,
+    read_config_file,
+    update_config_file,
+)
+from gigagan.models.pretrained import load_safetensors, save_safetensors
 
-CHECKPOINTS = "checkpoints"
-LATEST = "latest"
-STATE_NAME = "training_state.json"
 OPTIMIZERS_NAME = "optimizers.safetensors"
 
 
@@ -140,23 +147,6 @@ def _fsync_directory(path: Path) -> None:
         os.close(handle)
 
 
-def list_checkpoints(run_dir: Path) -> list[Path]:
-    """Complete checkpoints, oldest first."""
-    folder = run_dir / CHECKPOINTS
-    if not folder.is_dir():
-        return []
-    found = [p for p in folder.iterdir() if p.is_dir() and p.name.startswith("step-") and (p / STATE_NAME).is_file()]
-    return sorted(found, key=lambda p: p.name)
-
-
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    link = run_dir / LATEST
-    if link.exists() and (link / STATE_NAME).is_file():
-        return link.resolve()
-    found = list_checkpoints(run_dir)
-    return found[-1] if found else None
-
-
 def prune_checkpoints(run_dir: Path, keep: int, protect: set[Path] | None = None) -> list[Path]:
     """Delete all but the newest `keep` checkpoints (and leftover temporary folders)."""
     removed = []
@@ -212,8 +202,6 @@ def verify_checkpoint(path: Path) -> dict[str, Any]:
     is refused). Returns the training state; a one-line GigaGANError naming the file otherwise."""
     from safetensors import safe_open
 
-    from gigagan.models.pretrained import read_config_file
-
     state_path = path / STATE_NAME
     try:
         state = json.loads(state_path.read_text())
@@ -235,3 +223,19 @@ def verify_checkpoint(path: Path) -> dict[str, Any]:
             reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
             raise GigaGANError(f"{file} is corrupt or truncated ({reason})") from error
     return state
+
+
+__all__ = [  # `list_checkpoints` and `latest_checkpoint` live in gigagan.io (inference finds runs too)
+    "CHECKPOINTS",
+    "LATEST",
+    "OPTIMIZERS_NAME",
+    "STATE_NAME",
+    "checkpoint_name",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "load_checkpoint",
+    "point_latest",
+    "prune_checkpoints",
+    "save_checkpoint",
+    "verify_checkpoint",
+]

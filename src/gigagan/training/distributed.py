@@ -21,6 +21,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from gigagan.device import resolve_device
 from gigagan.errors import GigaGANError
 
 
@@ -42,24 +43,6 @@ class DistributedContext:
     def local_slice(self, x: torch.Tensor) -> torch.Tensor:
         """This rank's rows of a global-batch tensor (interleaved: rank, rank + W, ...)."""
         return x[self.rank :: self.world_size]
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """'auto', 'cpu', 'cuda' or 'cuda:N'; a one-line error for anything unavailable."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError as error:
-        raise GigaGANError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from error
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise GigaGANError(f"device {name!r} requested but CUDA is not available on this machine")
-        if device.index is None:
-            device = torch.device("cuda", local_rank)
-    elif device.type != "cpu":
-        raise GigaGANError(f"unsupported device {name!r}; use auto, cpu, cuda or cuda:N")
-    return device
 
 
 def init_distributed(device_name: str = "auto") -> DistributedContext:

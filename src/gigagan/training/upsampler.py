@@ -38,13 +38,13 @@ from gigagan.config import (
     config_to_dict,
     register_field_rules,
 )
+from gigagan.config.upsampler import UpsamplerModelConfig
 from gigagan.errors import GigaGANError
 from gigagan.models.upsampler import Upsampler, UpsamplerDiscriminator
 from gigagan.training.degrade import RESIZE_MODES, Degradation, make_low_res, resize, sample_rng
 from gigagan.training.loop import Trainer
 from gigagan.training.loss import GigaGANLoss, TrainingBatch
 from gigagan.training.perceptual import build_perceptual_distance
-from gigagan.upsampler_config import UpsamplerModelConfig
 
 log = logging.getLogger(__name__)
 

@@ -34,18 +34,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from gigagan.config import (
-    POSITIVE,
-    CLIPConfig,
-    FieldRule,
-    PresetRegistry,
-    TextEncoderConfig,
-    at_least,
-    check_fields,
-    register_field_rules,
-    toy_clip,
-)
+from gigagan.config.model import CLIPConfig, TextEncoderConfig
+from gigagan.config.presets import PresetRegistry, toy_clip
+from gigagan.config.validation import POSITIVE, FieldRule, at_least, check_fields, register_field_rules
 from gigagan.errors import GigaGANError
+
+DEFAULT_UPSAMPLER_PRESET = "upsampler-tiny"  # of `gigagan train-upsampler`
 
 
 def _is_power_of_two(value: int) -> bool:

@@ -1,7 +1,7 @@
 """`gigagan eval`: FID, KID, precision/recall, intra-class FID, CLIP score and shapes alignment.
 
-`eval_command` is a plain typer command function; the main app registers it. User mistakes raise
-GigaGANError (one line, exit code 2 in the app).
+`eval_command` is a plain typer command function; the main app registers it as `eval`. User mistakes
+raise GigaGANError (one line, exit code 2 in the app).
 """
 
 from __future__ import annotations
@@ -13,26 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gigagan.cli_options import METRIC_NAMES, DeviceOption
+from gigagan.cli.options import METRIC_NAMES, DeviceOption
 from gigagan.errors import GigaGANError
 
 if TYPE_CHECKING:  # the metrics stack (torch, Inception, CLIP) is imported when a command runs
     from rich.table import Table
 
     from gigagan.metrics.evaluate import EvalResult, EvalSettings
-
-CONFIG_NAME = "config.json"  # gigagan.models.pretrained.CONFIG_NAME
-
-
-def checkpoint_directory(path: Path) -> Path:
-    """A checkpoint folder: the path itself when it holds config.json, else its `latest` (a run folder)."""
-    if (path / CONFIG_NAME).is_file():
-        return path
-    if (path / "latest" / CONFIG_NAME).is_file():
-        return path / "latest"
-    if not path.exists():
-        raise GigaGANError(f"checkpoint not found: {path}")
-    raise GigaGANError(f"{path} holds neither {CONFIG_NAME} nor a 'latest' checkpoint")
 
 
 def results_table(result: EvalResult) -> Table:
@@ -67,6 +54,7 @@ def run_eval(
             raise GigaGANError("--checkpoint generates the fakes from --data; do not give --real or --fake with it")
         if data is None:
             raise GigaGANError("--checkpoint needs --data SPEC: its captions drive generation")
+        from gigagan.io import checkpoint_directory
         from gigagan.models import Generator
 
         generator = Generator.from_pretrained(checkpoint_directory(checkpoint), device=settings.device)
@@ -120,9 +108,9 @@ def eval_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from gigagan.device import resolve_device
+    from gigagan.io import atomic_write_bytes
     from gigagan.metrics.evaluate import EvalSettings
-    from gigagan.models.pretrained import atomic_write_bytes
-    from gigagan.training.distributed import resolve_device
 
     if batch_size < 1:
         raise GigaGANError(f"--batch-size must be positive, got {batch_size}")

@@ -1,7 +1,6 @@
 """`gigagan train-upsampler` and `gigagan upsample`: training and running the GigaGAN upsampler.
 
 Every user mistake is a GigaGANError: one line on stderr, exit code 2 (see `gigagan.cli.main`).
-`register_upsampler_commands` adds the commands to the `gigagan` Typer app.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from gigagan.cli_options import (
+from gigagan.cli.options import (
     TRAINING_FLAGS,
     ConfigFileOption,
     DeviceOption,
@@ -27,7 +26,8 @@ from gigagan.cli_options import (
     training_option,
     upsampler_preset_names,
 )
-from gigagan.config import TrainConfig
+from gigagan.cli.train import apply_training_options, notice_builtin_data
+from gigagan.config import DEFAULT_UPSAMPLER_PRESET, TrainConfig
 from gigagan.errors import GigaGANError
 
 TRAIN_UPSAMPLER_EXAMPLES = """
@@ -78,7 +78,6 @@ def _noise_range(text: str) -> tuple[float, float]:
     return low, high
 
 
-DEFAULT_UPSAMPLER_PRESET = "upsampler-tiny"
 UPSAMPLER_PRESETS = upsampler_preset_names()
 # UpsamplerTrainConfig's own fields: its defaults, named here so that help needs no torch import (a test
 # keeps them equal to the dataclass's)
@@ -175,59 +174,18 @@ def train_upsampler(
     OUT/latest loads with `Upsampler.from_pretrained` and `gigagan upsample --checkpoint OUT`."""
     import dataclasses
 
-    from gigagan.cli import (
-        apply_training_options,
-        check_training,
-        checkpoint_config_path,
-        from_file,
-        load_train_file,
-        notice_builtin_data,
-        resume_checkpoint,
-        run_trainer,
-    )
-    from gigagan.config import config_from_dict
-    from gigagan.training.upsampler import UpsamplerTrainConfig, UpsamplerTrainer
-    from gigagan.upsampler_config import (
-        UpsamplerConfig,
-        UpsamplerDiscriminatorConfig,
-        UpsamplerModelConfig,
-        get_upsampler_preset,
-    )
+    from gigagan.training.runs import UPSAMPLER, check_training, run_configs, run_trainer
 
-    file = load_train_file(config_file) if config_file else {}
-    checkpoint, saved = resume_checkpoint(out, resume)
-    if saved is not None:
-        if "upsampler" not in saved:
-            raise GigaGANError(f"{checkpoint} is not an upsampler training checkpoint")
-        path = checkpoint_config_path(checkpoint)
-        model = from_file(
-            path,
-            lambda: UpsamplerModelConfig(
-                upsampler=config_from_dict(UpsamplerConfig, saved["upsampler"], "upsampler"),
-                discriminator=config_from_dict(
-                    UpsamplerDiscriminatorConfig, saved["upsampler_discriminator"], "upsampler_discriminator"
-                ),
-            ),
-        )
-        training = from_file(
-            path, lambda: config_from_dict(UpsamplerTrainConfig, saved.get("training", {}), "training")
-        )
-    else:
-        if "model" in file:
-            model = from_file(config_file, lambda: config_from_dict(UpsamplerModelConfig, file["model"], "model"))
-        else:
-            name = preset or file.get("preset", DEFAULT_UPSAMPLER_PRESET)
-            model = from_file(config_file if preset is None else None, lambda: get_upsampler_preset(name))
-        training = from_file(
-            config_file, lambda: config_from_dict(UpsamplerTrainConfig, file.get("training", {}), "training")
-        )
-    training = apply_training_options(training, locals(), UPSAMPLER_OPTION_FIELDS)
+    options = dict(locals())
+    run = run_configs(UPSAMPLER, out, resume, config_file, preset)
+    training = apply_training_options(run.training, options, UPSAMPLER_OPTION_FIELDS)
     if input_noise is not None:
         training = dataclasses.replace(training, input_noise=_noise_range(input_noise))
-    check_training(model, training, model.upsampler.output_resolution)
+    check_training(run.model, training, UPSAMPLER.resolution(run.model))
     training.check()
-    notice_builtin_data(training, data, file, saved)
-    run_trainer(model, training, out, checkpoint, device, progress, processes=processes, trainer_class=UpsamplerTrainer)
+    notice_builtin_data(training, data, run.file, run.saved)
+    trainer = UPSAMPLER.trainer_class
+    run_trainer(run.model, training, out, run.checkpoint, device, progress, processes=processes, trainer_class=trainer)
 
 
 def upsample(
@@ -250,9 +208,11 @@ def upsample(
     """Upsample pictures with a trained upsampler: writes OUT/<name>-x<scale>.png for every input (with the
     prompt, seed and checkpoint hash as PNG text chunks). Large inputs are tiled seamlessly."""
     from gigagan.data.images import image_to_tensor
-    from gigagan.inference.export import ensure_writable_folder, save_png
-    from gigagan.inference.pipeline import resolve_device, resolve_dtype
+    from gigagan.device import resolve_device
+    from gigagan.inference.export import save_png
+    from gigagan.inference.pipeline import resolve_dtype
     from gigagan.inference.upsample import UpsamplerPipeline, check_output_size, read_image
+    from gigagan.io import ensure_writable_folder
 
     if seed < 0:
         raise GigaGANError(f"--seed must be non-negative, got {seed}")
@@ -274,9 +234,3 @@ def upsample(
         metadata = {"prompt": prompt, "seed": seed + index, "source": path.name, "checkpoint": pipe.checkpoint_hash}
         written = save_png(output, out / name, metadata)
         typer.echo(f"wrote {written} ({output.shape[-1]}x{output.shape[-2]})")
-
-
-def register_upsampler_commands(app: typer.Typer) -> None:
-    """Add train-upsampler and upsample to the `gigagan` app."""
-    app.command("train-upsampler", epilog=TRAIN_UPSAMPLER_EXAMPLES)(train_upsampler)
-    app.command("upsample", epilog=UPSAMPLE_EXAMPLES)(upsample)

@@ -9,14 +9,15 @@ Training options default to None, "not given": the value then comes from the res
 (--resume), else the --config file's "training" object, else the preset's training defaults
 (`PRESET_TRAINING`), else TrainConfig's defaults. Their help shows those defaults.
 
-This module must stay cheap to import (no torch): `gigagan --help` builds every command's options.
+Also the checks of the sampling commands' values (counts, seed lists, prompts). This module must stay
+cheap to import (no torch): `gigagan --help` builds every command's options.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,7 +26,6 @@ import typer
 from gigagan.config import TrainConfig, check_value, describe_allowed, field_hints, field_rule
 from gigagan.errors import GigaGANError
 
-DEFAULT_PRESET = "quickstart"  # of `gigagan train` and `gigagan info`
 # gigagan.metrics.METRICS, named here so that help needs no metrics import (a test keeps them equal)
 METRIC_NAMES = ("fid", "kid", "pr", "intra_fid", "clip_score", "alignment")
 DTYPES = ("float32", "bfloat16")
@@ -143,7 +143,7 @@ def preset_names() -> tuple[str, ...]:
 
 
 def upsampler_preset_names() -> tuple[str, ...]:
-    from gigagan.upsampler_config import list_upsampler_presets
+    from gigagan.config import list_upsampler_presets
 
     return tuple(list_upsampler_presets())
 
@@ -317,3 +317,59 @@ PsiOption = Annotated[
         parser=finite_float("--truncation-psi"),
     ),
 ]
+CheckpointOption = Annotated[
+    str, typer.Option(help="Model folder (save_pretrained), training checkpoint, run folder or Hub id.")
+]
+OutOption = Annotated[Path, typer.Option(help="Output folder (created if needed).")]
+BatchOption = Annotated[int, typer.Option(help="Images per forward pass.")]
+ScaleOption = Annotated[int | None, typer.Option(help="Scale grid cells up by this factor (default: to >= 96px).")]
+
+
+# ---------------------------------------------------------------------------- sampling values
+
+
+def check_count(value: int, option: str, minimum: int = 1) -> int:
+    if value < minimum:
+        raise GigaGANError(f"{option} must be at least {minimum}, got {value}")
+    return value
+
+
+def parse_seeds(text: str, option: str) -> list[int]:
+    """'0,1,5' or '0-3' (inclusive) or a mix -> seeds (non-negative)."""
+    seeds: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        try:
+            if "-" in part[1:]:
+                first, last = part.split("-", 1)
+                low, high = int(first), int(last)
+                if high < low:
+                    raise ValueError
+                seeds.extend(range(low, high + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError as error:
+            raise GigaGANError(f"{option}: expected seeds like 0,1,2 or 0-3, got {text!r}") from error
+    if not seeds:
+        raise GigaGANError(f"{option}: no seeds given")
+    negative = [s for s in seeds if s < 0]
+    if negative:
+        raise GigaGANError(f"{option}: seeds must be non-negative, got {negative[0]}")
+    return seeds
+
+
+def read_prompts(prompts: Sequence[str] | None, prompt_file: Path | None) -> list[str]:
+    """The non-empty --prompt values, then the --prompt-file's non-empty lines; an error if there are none."""
+    collected = [p for p in prompts or [] if p.strip()]
+    if prompt_file is not None:
+        try:
+            lines = prompt_file.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError as error:
+            raise GigaGANError(f"prompt file not found: {prompt_file}") from error
+        except (OSError, UnicodeDecodeError) as error:
+            raise GigaGANError(f"cannot read prompt file {prompt_file}: {error}") from error
+        collected.extend(line.strip() for line in lines if line.strip())
+    if not collected:
+        raise GigaGANError("no prompts given: use --prompt TEXT or --prompt-file FILE (one prompt per line)")
+    return collected
