@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -68,3 +69,21 @@ def test_ranks_stop_together_at_the_time_cap(tmp_path: Path) -> None:
         rank1 = load_file(tmp_path / f"{name}-rank1.safetensors")
         assert all(torch.equal(rank0[k], rank1[k]) for k in rank0), f"{name} replicas diverged"
     assert (tmp_path / "latest").exists()
+
+
+def test_torchrun_trains_through_the_cli(tmp_path: Path) -> None:
+    """`torchrun -m gigagan.cli train`: two gloo ranks share the global batch and rank 0 writes the run."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    command += ["--master_addr", "127.0.0.1", "--master_port", str(free_port()), "-m", "gigagan.cli", "train"]
+    command += ["--preset", "tiny", "--data", "shapes", "--max-steps", "2", "--batch-size", "4"]
+    command += ["--device", "cpu", "--out", str(tmp_path / "run")]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    state = json.loads((tmp_path / "run" / "checkpoints" / "step-00000002" / "training_state.json").read_text())
+    assert state["step"] == 2 and state["images_seen"] == 8  # 2 steps of the global batch of 4
+    assert state["data"]["world_size"] == 2 and state["data"]["batch_size"] == 2  # 2 per rank
+    assert (tmp_path / "run" / "latest").exists()
+    assert sorted(path.name for path in (tmp_path / "run").iterdir()) == sorted(
+        path.name for path in (tmp_path / "run").iterdir() if not path.name.startswith("rank")
+    )

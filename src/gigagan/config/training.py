@@ -47,7 +47,7 @@ class LossConfig:
     fake_pyramid: str = "generator"
     # which MS-I/O predictions the adversarial and matching-aware terms (and R1) use: "all" (every
     # input level at every depth, the paper) or "coarsest" (each input level's prediction at the
-    # coarsest depth only; the finer per-position heads are left out of training)
+    # coarsest depth only; D does not run the finer per-position heads at all)
     predictions: str = "all"
     # D's phase judges the G phase's fakes (drawn before G's update, detached) instead of a fresh
     # batch from the updated G: one generator forward less per step

@@ -207,9 +207,8 @@ def open_caption_omissions(seed: int, index: int, fraction: float) -> tuple[str,
     rng = np.random.default_rng([seed, index, 0xCA97])
     if rng.random() >= fraction:
         return ()
-    while not (chosen := [name for name in OPTIONAL_ATTRIBUTES if rng.random() < 0.5]):
-        pass
-    return tuple(chosen)
+    subset = int(rng.integers(1, 2 ** len(OPTIONAL_ATTRIBUTES)))  # a bit mask, never empty
+    return tuple(name for bit, name in enumerate(OPTIONAL_ATTRIBUTES) if subset >> bit & 1)
 
 
 _CAPTION = re.compile(
