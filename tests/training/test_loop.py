@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -197,6 +198,17 @@ def test_unknown_loss_choices_are_one_line_errors(tmp_path: Path, field: str, va
     setattr(config.loss, field, value)
     with pytest.raises(GigaGANError, match=f"loss.{field} must be one of"):
         Trainer(get_preset("tiny"), config, tmp_path, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("log_every", 0, "log_every must be an integer >= 1"), ("lr_generator", -1.0, "lr_generator")],
+)
+def test_the_trainer_checks_its_config_for_library_callers(tmp_path: Path, field: str, value, message: str) -> None:
+    config = dataclasses.replace(TrainConfig(max_steps=1), **{field: value})
+    with pytest.raises(GigaGANError, match=message):
+        Trainer(get_preset("tiny"), config, tmp_path, progress=False)
+    assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
 def test_resume_without_checkpoint_is_a_one_line_error(tmp_path: Path) -> None:

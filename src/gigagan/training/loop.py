@@ -101,13 +101,13 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.progress = progress and self.context.is_main
         self.on_step = on_step
+        config.validate()  # every field's type and range, the loss's included: library callers too
         if config.batch_size % self.context.world_size:
             raise GigaGANError(
                 f"batch size {config.batch_size} is not divisible by the {self.context.world_size} ranks"
             )
         if config.noise_mode not in ("random", "const", "none"):
             raise GigaGANError(f"noise mode must be random, const or none, got {config.noise_mode!r}")
-        config.loss.validate()
         if config.batch_size < 1 or config.max_steps < 0:
             raise GigaGANError("batch size must be positive and max steps non-negative")
         self.local_batch = config.batch_size // self.context.world_size
