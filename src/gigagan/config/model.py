@@ -63,8 +63,23 @@ class TextEncoderConfig:
     ff_mult: int = 4
 
 
+class PyramidLevels:
+    """Levels of an image pyramid from 4 px to `resolution` (a config's field), doubling each time."""
+
+    resolution: int
+
+    @property
+    def num_levels(self) -> int:
+        return int(math.log2(self.resolution)) - 1
+
+    @property
+    def resolutions(self) -> list[int]:
+        """Pyramid resolutions from coarsest (4) to finest (`resolution`)."""
+        return [4 * 2**i for i in range(self.num_levels)]
+
+
 @dataclass
-class GeneratorConfig:
+class GeneratorConfig(PyramidLevels):
     """Text-conditioned StyleGAN-like generator with adaptive kernels and attention."""
 
     resolution: int = 64
@@ -80,15 +95,6 @@ class GeneratorConfig:
     attention_head_dim: int = 64
     ff_mult: int = 4
     kernel_size: int = 3
-
-    @property
-    def num_levels(self) -> int:
-        return int(math.log2(self.resolution)) - 1
-
-    @property
-    def resolutions(self) -> list[int]:
-        """Pyramid resolutions from coarsest (4) to finest (`resolution`)."""
-        return [4 * 2**i for i in range(self.num_levels)]
 
     def validate(self) -> None:
         check_fields(self, "generator")
@@ -111,7 +117,7 @@ class VisionAidedConfig:
 
 
 @dataclass
-class DiscriminatorConfig:
+class DiscriminatorConfig(PyramidLevels):
     """Multi-scale input, multi-scale output discriminator with a text branch."""
 
     resolution: int = 64
@@ -162,14 +168,6 @@ class DiscriminatorConfig:
     # (low-pass, subsample, then a 3x3 convolution), "strided" (a 4x4 stride-2 convolution on the
     # full-resolution map) or "conv_first" (3x3 convolution, then low-pass and subsample)
     downsample: str = "blur"
-
-    @property
-    def num_levels(self) -> int:
-        return int(math.log2(self.resolution)) - 1
-
-    @property
-    def resolutions(self) -> list[int]:
-        return [4 * 2**i for i in range(self.num_levels)]
 
     def validate(self) -> None:
         check_fields(self, "discriminator")

@@ -106,10 +106,6 @@ class Trainer:
             raise GigaGANError(
                 f"batch size {config.batch_size} is not divisible by the {self.context.world_size} ranks"
             )
-        if config.noise_mode not in ("random", "const", "none"):
-            raise GigaGANError(f"noise mode must be random, const or none, got {config.noise_mode!r}")
-        if config.batch_size < 1 or config.max_steps < 0:
-            raise GigaGANError("batch size must be positive and max steps non-negative")
         self.local_batch = config.batch_size // self.context.world_size
         if config.deterministic:
             torch.use_deterministic_algorithms(True)
