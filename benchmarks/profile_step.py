@@ -44,7 +44,8 @@ def timed_phases(trainer: Trainer) -> dict[str, list[float]]:
     wrap(trainer.loss, "discriminator_loss", "D forward (loss)")
     wrap(trainer.loss, "r1_loss", "R1 forward")
     wrap(trainer.ema, "update", "EMA update")
-    wrap(trainer, "_phase", "phase total (forward + backward + step)")
+    wrap(trainer.phases, "main_phases", "G and D main phases (forward + backward + step)")
+    wrap(trainer.phases, "phase", "R1 phase (forward + backward + step)")
     return times
 
 

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from gigagan import GigaGANError, get_preset
-from gigagan.config import TrainConfig
+from gigagan.config import LossConfig, TrainConfig
 from gigagan.models import Generator
 from gigagan.training import Trainer, TrainingDiverged
 from gigagan.training import checkpoint as ckpt
@@ -232,3 +232,46 @@ def test_a_messy_folder_trains_on_the_valid_files_and_counts_the_rest(tmp_path: 
     log = (tmp_path / "run" / "log.jsonl").read_text()
     assert '"event": "data"' in log
     assert any(name in log for name in BAD), log
+
+
+def test_overlapped_phases_give_the_same_training_as_sequential_ones(tmp_path: Path) -> None:
+    """G's backward on a worker thread beside D's phase changes when work is done, not what is done."""
+    runs = {}
+    for overlap in (False, True):
+        trainer, _ = tiny_run(
+            tmp_path / str(overlap),
+            max_steps=5,
+            sample_every=0,
+            checkpoint_every=0,
+            overlap_phases=overlap,
+            loss=LossConfig(reuse_generator_fakes=True),
+        )
+        history = [trainer.train_step() for _ in range(5)]
+        runs[overlap] = (history, [p.detach().clone() for p in trainer.g_params + trainer.d_params])
+        trainer.logger.close()
+    (sequential, seq_params), (overlapped, ovl_params) = runs[False], runs[True]
+    assert [h["D/real"] for h in overlapped] == [h["D/real"] for h in sequential]
+    assert [h["G/total"] for h in overlapped] == [h["G/total"] for h in sequential]
+    assert all(torch.equal(a, b) for a, b in zip(seq_params, ovl_params))
+    assert "D/r1_penalty" in overlapped[1], "the R1 phase still runs at its interval"
+
+
+def test_overlapped_phases_skip_a_non_finite_generator_update(tmp_path: Path) -> None:
+    trainer, _ = tiny_run(
+        tmp_path, sample_every=0, checkpoint_every=0, overlap_phases=True, loss=LossConfig(reuse_generator_fakes=True)
+    )
+    real_loss = trainer.loss.generator_loss
+    trainer.loss.generator_loss = lambda batch: (lambda loss, stats: (loss * float("nan"), stats))(*real_loss(batch))
+    g_before = [p.detach().clone() for p in trainer.g_params]
+    d_before = [p.detach().clone() for p in trainer.d_params]
+    trainer.train_step()
+    assert trainer.skipped_steps == 1
+    assert all(torch.equal(a, b) for a, b in zip(g_before, trainer.g_params)), "G's poisoned update is skipped"
+    assert not all(torch.equal(a, b) for a, b in zip(d_before, trainer.d_params)), "D's update still applies"
+    trainer.logger.close()
+
+
+def test_overlapped_phases_need_the_generator_phase_fakes(tmp_path: Path) -> None:
+    config = TrainConfig(max_steps=1, overlap_phases=True)
+    with pytest.raises(GigaGANError, match=r"overlap_phases needs training\.loss\.reuse_generator_fakes"):
+        Trainer(get_preset("tiny"), config, tmp_path, progress=False)

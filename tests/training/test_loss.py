@@ -18,7 +18,7 @@ from gigagan.errors import GigaGANError
 from gigagan.models import Discriminator, Generator
 from gigagan.models.clip import CLIPTokenizer, clip_architecture, clip_image_size, clip_preprocess
 from gigagan.training import GigaGANLoss, TrainingBatch, mismatched_captions, mismatched_indices, r1_penalty
-from gigagan.training.loss import CLIPContrastiveLoss, adversarial_loss, contrastive_loss
+from gigagan.training.loss import CLIPContrastiveLoss, adversarial_loss, contrastive_loss, relativistic_loss
 
 
 @settings(max_examples=50, deadline=None)
@@ -160,6 +160,17 @@ def test_adversarial_loss_is_non_saturating_logistic() -> None:
     rows = torch.tensor([True, False])
     fake = adversarial_loss(logits, real=False, rows=rows)
     torch.testing.assert_close(fake, (F.softplus(logits[0][0]).mean() + F.softplus(logits[1][0]).mean()) / 2)
+
+
+def test_relativistic_loss_pairs_each_logit_with_its_partner() -> None:
+    real = [torch.tensor([[0.0, 2.0], [-1.0, 1.0]]), torch.tensor([[3.0], [-3.0]])]
+    fake = [torch.tensor([[-1.0, 0.0], [-2.0, 0.0]]), torch.tensor([[0.0], [-4.0]])]
+    expected = (F.softplus(fake[0] - real[0]).mean() + F.softplus(fake[1] - real[1]).mean()) / 2
+    torch.testing.assert_close(relativistic_loss(real, fake), expected)
+    # only the difference counts: shifting both sides alike changes nothing
+    torch.testing.assert_close(relativistic_loss([x + 5 for x in real], [x + 5 for x in fake]), expected)
+    # real images scored above their fakes cost less than the reverse
+    assert relativistic_loss(real, fake) < relativistic_loss(fake, real)
 
 
 def make_batch(generator: Generator, captions: list[str]) -> TrainingBatch:
@@ -400,3 +411,36 @@ def test_predictions_choose_which_heads_are_trained(tiny: ModelConfig, predictio
     assert [trained(head) for head in finer] == [predictions == "all"] * len(finer)
     with pytest.raises(GigaGANError, match="predictions"):
         LossConfig(predictions="finest").validate()
+
+
+def test_relativistic_adversarial_term_moves_with_the_real_logits(tiny: ModelConfig) -> None:
+    """G's relativistic term compares its fakes with D's logits for the batch's real images: other
+    reals, another G loss; D's term is the pairing loss of the same logits."""
+    generator = Generator(tiny.generator)
+    discriminator = Discriminator(dataclasses.replace(tiny.discriminator, vision_aided=None))
+    config = LossConfig(adversarial="relativistic", matching_aware_weight=0.0)
+    loss = GigaGANLoss(generator, discriminator, config, noise_mode="const")
+    batch = make_batch(generator, ["a red circle", "a blue square"])
+    _, stats = loss.generator_loss(batch)
+    other_reals = dataclasses.replace(batch, images=torch.zeros_like(batch.images))
+    _, other_stats = loss.generator_loss(other_reals)
+    assert stats["G/adversarial"] != pytest.approx(other_stats["G/adversarial"])
+    fake = loss.generate_for_discriminator(batch)
+    _, d_stats = loss.discriminator_loss(batch, fake)
+    plain = GigaGANLoss(generator, discriminator, LossConfig(matching_aware_weight=0.0), noise_mode="const")
+    _, plain_stats = plain.discriminator_loss(batch, fake)
+    assert d_stats["D/fake"] == 0.0 and d_stats["D/real"] != pytest.approx(plain_stats["D/real"])
+    with pytest.raises(GigaGANError, match="adversarial"):
+        LossConfig(adversarial="hinge").validate()
+
+
+def test_r2_penalises_the_gradient_at_the_fakes_too(tiny: ModelConfig) -> None:
+    generator = Generator(tiny.generator)
+    discriminator = Discriminator(dataclasses.replace(tiny.discriminator, vision_aided=None))
+    batch = make_batch(generator, ["a red circle", "a blue square"])
+    r1_only, r1_stats = GigaGANLoss(generator, discriminator, LossConfig(r1_gamma=1.0)).r1_loss(batch)
+    both, stats = GigaGANLoss(generator, discriminator, LossConfig(r1_gamma=1.0, r2_gamma=1.0)).r1_loss(batch)
+    assert "D/r2_penalty" not in r1_stats and stats["D/r2_penalty"] > 0
+    interval = LossConfig().r1_interval
+    expected = r1_only + stats["D/r2_penalty"] / 2 * interval
+    torch.testing.assert_close(both.detach(), expected.detach(), rtol=1e-4, atol=1e-6)

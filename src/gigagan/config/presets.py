@@ -284,6 +284,9 @@ PRESET_TRAINING: dict[str, dict[str, Any]] = {
     "quickstart": {
         "batch_size": 8,
         "lr_discriminator": 0.004,
+        # G's backward beside D's phase on two threads of one intra-op thread each: 0.73x the step
+        # time of the sequential phases on one thread, the same result (docs/RESULTS.md, 2026-12-07)
+        "overlap_phases": True,
         # D judges the G phase's fakes: 8% less time per step (docs/RESULTS.md, 2026-12-07).
         # The loss trains on the coarsest depth's predictions (one per input level) and D skips the
         # finer depths' heads: 0.84x the step time, and shape 0.31 after 4,000 steps against 0.15-0.20

@@ -14,6 +14,7 @@ from gigagan.config.validation import (
     check_fields,
     register_field_rules,
 )
+from gigagan.errors import GigaGANError
 
 NOISE_MODES = ("random", "const", "none")
 
@@ -22,8 +23,13 @@ NOISE_MODES = ("random", "const", "none")
 class LossConfig:
     """Weights and schedules of every loss term (GigaGAN section 3.4)."""
 
+    # "non_saturating" (the logistic loss on each logit, GigaGAN and StyleGAN) or "relativistic"
+    # (RpGAN, as in R3GAN: each real logit should exceed the logit of the fake drawn for the same
+    # caption, softplus(fake - real), and G the other way round; pair it with r2_gamma)
+    adversarial: str = "non_saturating"
     r1_gamma: float = 0.2048
     r1_interval: int = 16  # lazy R1: every N discriminator steps, scaled by N
+    r2_gamma: float = 0.0  # R2: the same penalty on the fakes D judges, in the R1 phase (R3GAN: = r1_gamma)
     matching_aware_weight: float = 1.0  # real images with wrong captions count as fake (D and G)
     # which wrong caption: "random" (any other caption in the batch) or "similar" (the other caption
     # sharing the most words, a hard negative: D must then read more than the easiest attribute), or
@@ -64,6 +70,7 @@ class LossConfig:
 MISMATCH_STRATEGIES = ("random", "similar", "mixed", "swap", "random+swap")
 FAKE_PYRAMIDS = ("generator", "downsampled")
 LOSS_PREDICTIONS = ("all", "coarsest")
+ADVERSARIAL_LOSSES = ("non_saturating", "relativistic")
 
 
 @dataclass
@@ -84,6 +91,9 @@ class TrainConfig:
     ema_half_life_images: int = 10_000  # EMA of G: half-life in images (StyleGAN's ema_kimg)
     ema_rampup: float | None = 0.05  # half-life at most step * batch * rampup early in training
     loss: LossConfig = field(default_factory=LossConfig)
+    # G's backward pass on a second thread while D's phase runs (two CPU cores both busy); needs
+    # loss.reuse_generator_fakes, and gives the same result as without
+    overlap_phases: bool = False
     bf16: bool = False
     grad_checkpointing: bool = False
     noise_mode: str = "random"  # per-pixel noise in training: random (drawn per rank), const or none
@@ -104,12 +114,19 @@ class TrainConfig:
         """Every field's type and range, the loss's included (see FIELD_RULES); a one-line GigaGANError
         naming the field, the bad value and what is allowed."""
         check_fields(self, where)
+        if self.overlap_phases and not self.loss.reuse_generator_fakes:
+            raise GigaGANError(
+                f"{where}.overlap_phases needs {where}.loss.reuse_generator_fakes=true "
+                "(D's phase must judge the G phase's fakes, not wait for G's update)"
+            )
 
 
 register_field_rules(
     LossConfig,
     {
+        "adversarial": FieldRule(choices=ADVERSARIAL_LOSSES),
         "r1_gamma": NON_NEGATIVE,
+        "r2_gamma": NON_NEGATIVE,
         "r1_interval": at_least(0),  # 0: no R1 phase
         "mismatch": FieldRule(choices=MISMATCH_STRATEGIES),
         "fake_pyramid": FieldRule(choices=FAKE_PYRAMIDS),

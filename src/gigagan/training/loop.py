@@ -29,13 +29,7 @@ from gigagan.models import Discriminator, Generator
 from gigagan.models.text import trim_padding
 from gigagan.training import checkpoint as ckpt
 from gigagan.training.augment import AugmentParams
-from gigagan.training.distributed import (
-    DistributedContext,
-    all_reduce_flag,
-    all_reduce_gradients,
-    barrier,
-    broadcast_module,
-)
+from gigagan.training.distributed import DistributedContext, all_reduce_flag, barrier, broadcast_module
 from gigagan.training.ema import GeneratorEMA
 from gigagan.training.logging import RunLogger
 from gigagan.training.loss import (
@@ -44,6 +38,7 @@ from gigagan.training.loss import (
     TrainingBatch,
     mismatched_captions,
 )
+from gigagan.training.phases import PhaseRunner, adamw_optimizer
 
 log = logging.getLogger(__name__)
 
@@ -59,28 +54,6 @@ class TrainResult:
     last_checkpoint: Path | None
     skipped_steps: int
     stats: dict[str, float]
-
-
-def _optimizer(
-    module: nn.Module, lr: float, betas: tuple[float, float], attention_decay: float, ratio: float = 1.0
-) -> torch.optim.AdamW:
-    """AdamW; attention weights get a small weight decay, everything else none. `ratio` adapts lr and
-    betas for lazy regularisation (StyleGAN2's mb_ratio)."""
-    attention, other = [], []
-    for name, param in module.named_parameters():
-        if param.requires_grad:
-            (attention if "attention" in name and param.dim() > 1 else other).append(param)
-    groups = [{"params": other, "weight_decay": 0.0}]
-    if attention:
-        groups.append({"params": attention, "weight_decay": attention_decay})
-    return torch.optim.AdamW(groups, lr=lr * ratio, betas=(betas[0] ** ratio, betas[1] ** ratio), eps=1e-8)
-
-
-def _gradients_finite(params: list[nn.Parameter]) -> bool:
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return True
-    return bool(torch.isfinite(torch.stack([g.float().abs().sum() for g in grads])).all())
 
 
 class Trainer:
@@ -120,16 +93,20 @@ class Trainer:
         broadcast_module(self.generator, self.context)
         broadcast_module(self.discriminator, self.context)
         self.ema = GeneratorEMA(self.generator, config.ema_half_life_images, config.ema_rampup)
-        self.g_params = [p for p in self.generator.parameters() if p.requires_grad]
-        self.d_params = [p for p in self.discriminator.parameters() if p.requires_grad]
         interval = config.loss.r1_interval
-        ratio = interval / (interval + 1) if config.loss.r1_gamma > 0 and interval > 0 else 1.0
+        ratio = interval / (interval + 1) if self._regularises() else 1.0
+        decay = config.attention_weight_decay
         self.optimizers = {
-            "generator": _optimizer(self.generator, config.lr_generator, config.betas, config.attention_weight_decay),
-            "discriminator": _optimizer(
-                self.discriminator, config.lr_discriminator, config.betas, config.attention_weight_decay, ratio
-            ),
+            "generator": adamw_optimizer(self.generator, config.lr_generator, config.betas, decay),
+            "discriminator": adamw_optimizer(self.discriminator, config.lr_discriminator, config.betas, decay, ratio),
         }
+        self.phases = PhaseRunner(
+            {"generator": self.generator, "discriminator": self.discriminator},
+            self.optimizers,
+            self.context,
+            overlap=config.overlap_phases,
+        )
+        self.g_params, self.d_params = self.phases.params["generator"], self.phases.params["discriminator"]
         self.loss = self._build_loss()
         self.step = 0
         self._prompts: list[str] | None = None
@@ -315,41 +292,22 @@ class Trainer:
             augment=augment.select(rows).to(device) if augment is not None else None,
         )
 
-    def _phase(self, name: str, module: nn.Module, params: list[nn.Parameter], compute: Callable[[], Any]) -> dict:
-        """Run one phase: gradients for `params` only, synced across ranks, applied if finite."""
-        for other in (self.g_params, self.d_params):
-            for param in other:
-                param.requires_grad_(other is params)
-        optimizer = self.optimizers[name]
-        optimizer.zero_grad(set_to_none=True)
-        loss, stats = compute()
-        finite = bool(torch.isfinite(loss.detach()).all())
-        if finite:
-            loss.backward()
-            all_reduce_gradients(module, self.context)
-            finite = _gradients_finite(params)
-        finite = not all_reduce_flag(not finite, self.context)
-        if finite:
-            optimizer.step()
-        else:
-            optimizer.zero_grad(set_to_none=True)
-        stats[f"{name}_finite"] = finite
-        return stats
+    def _regularises(self) -> bool:
+        """Whether D has a regularisation phase (R1 and/or R2, every r1_interval steps)."""
+        loss = self.config.loss
+        return (loss.r1_gamma > 0 or loss.r2_gamma > 0) and loss.r1_interval > 0
 
     def train_step(self) -> dict[str, float]:
         """One G phase, one D phase and, every r1_interval steps, the R1 phase."""
         batch = self._next_batch()
         self.step += 1
-        stats: dict[str, Any] = {}
-        stats |= self._phase("generator", self.generator, self.g_params, lambda: self.loss.generator_loss(batch))
-        fake = self.loss.generate_for_discriminator(batch)
-        stats |= self._phase(
-            "discriminator", self.discriminator, self.d_params, lambda: self.loss.discriminator_loss(batch, fake)
+        stats: dict[str, Any] = self.phases.main_phases(
+            lambda: self.loss.generator_loss(batch),
+            lambda: self.loss.discriminator_loss(batch, self.loss.generate_for_discriminator(batch)),
         )
-        interval = self.config.loss.r1_interval
-        if self.config.loss.r1_gamma > 0 and interval > 0 and self.step % interval == 0:
-            r1 = self._phase("discriminator", self.discriminator, self.d_params, lambda: self.loss.r1_loss(batch))
-            stats |= {"D/r1_penalty": r1["D/r1_penalty"]}
+        if self._regularises() and self.step % self.config.loss.r1_interval == 0:
+            r1 = self.phases.phase("discriminator", lambda: self.loss.r1_loss(batch))
+            stats |= {name: value for name, value in r1.items() if name in ("D/r1_penalty", "D/r2_penalty")}
             stats["discriminator_finite"] = stats["discriminator_finite"] and r1["discriminator_finite"]
         for param in self.g_params + self.d_params:
             param.requires_grad_(True)

@@ -2,12 +2,15 @@
 phase (G main, D main, D regularisation) and gets back a scalar loss and named statistics.
 
 - Adversarial: non-saturating logistic loss on every MS-I/O prediction (averaged over positions
-  and over predictions, so the learning rate does not depend on the number of levels).
+  and over predictions, so the learning rate does not depend on the number of levels), or the
+  relativistic pairing loss of R3GAN (each real logit against the logit of the fake drawn for the
+  same caption).
 - Matching-aware (D and G): a real image shown with another sample's caption counts as fake for D;
   G is also rewarded when D rejects its image under a wrong caption, which pushes G to make images
   specific to their own caption.
 - Contrastive (optional, D and G): InfoNCE over the batch's captions on D's dense-head embeddings.
-- Lazy R1 on real images (all pyramid levels), every `r1_interval` D steps, scaled by the interval.
+- Lazy R1 on real images (all pyramid levels), every `r1_interval` D steps, scaled by the interval;
+  optionally R2, the same penalty on the fakes.
 - Vision-aided discriminator heads on frozen CLIP features, and a CLIP contrastive (InfoNCE) loss
   on generated images; both only where real CLIP weights are configured.
 """
@@ -148,6 +151,14 @@ def adversarial_loss(logits: list[Tensor], real: bool, rows: Tensor | None = Non
         value = F.softplus(-prediction if real else prediction).mean(dim=1)
         terms.append(value[rows].mean() if rows is not None else value.mean())
     return torch.stack(terms).mean()
+
+
+def relativistic_loss(preferred: list[Tensor], other: list[Tensor]) -> Tensor:
+    """RpGAN's pairing loss: mean over predictions of softplus(other - preferred), each logit of
+    `preferred` ([B, N]) against the same sample's and position's logit of `other`."""
+    if not preferred:
+        return torch.zeros(())
+    return torch.stack([F.softplus(b - a).mean() for a, b in zip(preferred, other, strict=True)]).mean()
 
 
 def contrastive_loss(
@@ -325,6 +336,11 @@ class GigaGANLoss:
             t_wrong = self._text(batch, mismatched=True)[1] if matching else None
             out = self._discriminate(self._as_judged(fake), t_d, batch.augment, mismatched_text=t_wrong)
             adversarial, vision = self._fake_terms(out, real=True)
+            if self.config.adversarial == "relativistic":
+                with torch.no_grad():
+                    real = image_pyramid(batch.images, self.discriminator.num_levels)
+                    out_real = self._discriminate(real, t_d, batch.augment)
+                adversarial = relativistic_loss(out.multiscale, out_real.multiscale)
             total = adversarial + self.config.vision_aided_weight * vision
             stats = {"G/adversarial": _item(adversarial), "G/vision_aided": _item(vision)}
             if matching:
@@ -367,6 +383,9 @@ class GigaGANLoss:
             out_fake = self._discriminate([level.detach() for level in self._as_judged(fake)], t_d, batch.augment)
             real_adversarial, real_vision = self._fake_terms(out_real, real=True)
             fake_adversarial, fake_vision = self._fake_terms(out_fake, real=False)
+            if self.config.adversarial == "relativistic":  # one pairing term, reported as the real side
+                real_adversarial = relativistic_loss(out_real.multiscale, out_fake.multiscale)
+                fake_adversarial = real_adversarial.new_zeros(())
             total = real_adversarial + fake_adversarial
             total = total + self.config.vision_aided_weight * (real_vision + fake_vision)
             stats = {
@@ -388,7 +407,8 @@ class GigaGANLoss:
         return total, stats
 
     def r1_loss(self, batch: TrainingBatch) -> tuple[Tensor, dict[str, float]]:
-        """D regularisation phase: lazy R1 on the real pyramid, scaled by the interval."""
+        """D regularisation phase: lazy R1 on the real pyramid (and R2 on the fakes D judges, where
+        `r2_gamma` > 0), scaled by the interval."""
         _, t_d = self._text(batch)
 
         def score(levels: list[Tensor]) -> Tensor:
@@ -399,5 +419,11 @@ class GigaGANLoss:
         # R1 differentiates a gradient; fused attention kernels have no double backward
         with sdpa_kernel([SDPBackend.MATH]):
             penalty = r1_penalty(score, real).mean()
-        loss = penalty * (self.config.r1_gamma / 2) * self.config.r1_interval
-        return loss, {"D/r1_penalty": _item(penalty)}
+            loss = penalty * (self.config.r1_gamma / 2)
+            stats = {"D/r1_penalty": _item(penalty)}
+            if self.config.r2_gamma > 0:
+                fake = self._as_judged(self.generate_for_discriminator(batch))
+                fake_penalty = r1_penalty(score, fake).mean()
+                loss = loss + fake_penalty * (self.config.r2_gamma / 2)
+                stats["D/r2_penalty"] = _item(fake_penalty)
+        return loss * self.config.r1_interval, stats
