@@ -231,7 +231,7 @@ def main() -> None:
         add_minibatch_std(args.minibatch_std)
 
     context = init_distributed("cpu")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    threads = max(1, torch.get_num_threads())  # overlap_phases halves them while the quickstart model trains
     overrides = {
         "data": "shapes",
         "max_steps": args.steps or 10**9,
@@ -277,7 +277,7 @@ def main() -> None:
     shutdown(context)
     if not context.is_main:
         return
-    torch.set_num_threads(torch.get_num_threads() * context.world_size)  # the references get every rank's cores
+    torch.set_num_threads(threads * context.world_size)  # the references get every rank's cores
     scores = evaluate(trainer.ema.model.eval(), args.samples, args.seed)
 
     diversity_prompt = heldout_prompts(1, seed=args.seed)[0]
