@@ -152,3 +152,16 @@ def test_mp4_without_an_encoder_is_explained(tmp_path: Path, monkeypatch: pytest
     frames = scaled_frames(torch.rand(2, 3, 8, 8) * 2 - 1, scale=1)
     assert save_mp4(frames, tmp_path / "anim.mp4") == (None, MP4_UNAVAILABLE)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_mp4_encoder_is_named_in_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args):
+        raise RuntimeError("libx264 not found\nmore detail")
+
+    monkeypatch.setattr(export, "_write_mp4_imageio", broken)
+    monkeypatch.setattr(export, "_write_mp4_torchvision", lambda *args: False)
+    frames = scaled_frames(torch.rand(2, 3, 8, 8) * 2 - 1, scale=1)
+    written, reason = save_mp4(frames, tmp_path / "anim.mp4")
+    assert written is None
+    assert reason == "MP4 skipped: the video encoder failed (imageio-ffmpeg: RuntimeError: libx264 not found)"
+    assert list(tmp_path.iterdir()) == []

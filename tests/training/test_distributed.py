@@ -72,14 +72,23 @@ def test_ranks_stop_together_at_the_time_cap(tmp_path: Path) -> None:
 
 
 def test_torchrun_trains_through_the_cli(tmp_path: Path) -> None:
-    """`torchrun -m gigagan.cli train`: two gloo ranks share the global batch and rank 0 writes the run."""
+    """`torchrun -m gigagan.cli train`: two gloo ranks share the global batch, rank 0 writes the run and
+    reports the data items skipped on either rank, each once."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
+    from data_files import BAD, GOOD, write_messy_folder
+
+    folder = write_messy_folder(tmp_path / "messy")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
     command += ["--master_addr", "127.0.0.1", "--master_port", str(free_port()), "-m", "gigagan.cli", "train"]
-    command += ["--preset", "tiny", "--data", "shapes", "--max-steps", "2", "--batch-size", "4"]
-    command += ["--device", "cpu", "--out", str(tmp_path / "run")]
+    command += ["--preset", "tiny", "--data", str(folder), "--max-steps", "4", "--batch-size", "4"]
+    command += ["--sample-every", "0", "--checkpoint-every", "2", "--device", "cpu", "--out", str(tmp_path / "run")]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # every rank scans the folder (the BAD files, counted once) and the ranks' shares of two epochs
+    # cover every picture, so the one that fails to decode (trunc.jpg) is met on some rank
+    assert len(GOOD) == 8 and "trunc.jpg" in GOOD
+    assert f"0 non-finite steps skipped; {len(BAD) + 1} unreadable data items skipped" in result.stdout
     state = json.loads((tmp_path / "run" / "checkpoints" / "step-00000002" / "training_state.json").read_text())
     assert state["step"] == 2 and state["images_seen"] == 8  # 2 steps of the global batch of 4
     assert state["data"]["world_size"] == 2 and state["data"]["batch_size"] == 2  # 2 per rank

@@ -140,12 +140,14 @@ class SkipLog:
         self.examples: list[str] = []
         self._seen: set[str] = set()
         self.pending: list[tuple[str, str]] = []  # recorded here but not yet reported to the main process
+        self.history: list[tuple[str, str]] = []  # every (item, reason), in the order recorded
 
     def add(self, item: str, reason: str) -> bool:
         """Record `item` as skipped for `reason`; False if it was already recorded."""
         if item in self._seen:
             return False
         self._seen.add(item)
+        self.history.append((item, reason))
         self.counts[reason] += 1
         if len(self.examples) < MAX_EXAMPLES:
             self.examples.append(f"{item}: {reason}")

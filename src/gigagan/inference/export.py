@@ -146,7 +146,8 @@ def save_gif(frames: Sequence[Image.Image], path: Path, fps: float = 12.0, boome
 def save_mp4(frames: Sequence[Image.Image], path: Path, fps: float = 12.0) -> tuple[Path | None, str]:
     """Write an H.264 MP4 with imageio[ffmpeg] or PyAV, whichever is installed.
 
-    Returns (path, "") on success, or (None, a one-line reason) when no encoder is available.
+    Returns (path, "") on success, or (None, a one-line reason) when no encoder is available or
+    every installed one failed (the reason then names each failure).
     """
     if not frames:
         raise ValueError("an MP4 needs at least one frame")
@@ -155,17 +156,23 @@ def save_mp4(frames: Sequence[Image.Image], path: Path, fps: float = 12.0) -> tu
         array = np.pad(array, ((0, 0), (0, array.shape[1] % 2), (0, array.shape[2] % 2), (0, 0)), mode="edge")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    writers = (_write_mp4_imageio, _write_mp4_torchvision)
-    for writer in writers:
+    writers = {"imageio-ffmpeg": _write_mp4_imageio, "PyAV": _write_mp4_torchvision}
+    failures = []
+    for name, writer in writers.items():
         with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
             temporary = Path(scratch) / path.name
             try:
                 written = writer(array, temporary, fps)
-            except Exception:  # an installed but broken encoder: try the next one
-                written = False
+            except Exception as error:  # an installed but broken encoder: say so, try the next one
+                failures.append(f"{name}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+                continue
             if written and temporary.is_file() and temporary.stat().st_size > 0:
                 temporary.replace(path)
                 return path, ""
+            if written:
+                failures.append(f"{name}: wrote an empty file")
+    if failures:
+        return None, "MP4 skipped: the video encoder failed (" + "; ".join(failures) + ")"
     return None, MP4_UNAVAILABLE
 
 

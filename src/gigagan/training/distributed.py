@@ -92,6 +92,15 @@ def all_reduce_flag(value: bool, context: DistributedContext) -> bool:
     return bool(flag.item() > 0)
 
 
+def gather_objects(value: Any, context: DistributedContext) -> list[Any]:
+    """Every rank's `value` (picklable), in rank order, on every rank."""
+    if not context.enabled:
+        return [value]
+    gathered: list[Any] = [None] * context.world_size
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
 def barrier(context: DistributedContext) -> None:
     if context.enabled:
         dist.barrier()

@@ -29,7 +29,13 @@ from gigagan.models import Discriminator, Generator
 from gigagan.models.text import trim_padding
 from gigagan.training import checkpoint as ckpt
 from gigagan.training.augment import AugmentParams
-from gigagan.training.distributed import DistributedContext, all_reduce_flag, barrier, broadcast_module
+from gigagan.training.distributed import (
+    DistributedContext,
+    all_reduce_flag,
+    barrier,
+    broadcast_module,
+    gather_objects,
+)
 from gigagan.training.ema import GeneratorEMA
 from gigagan.training.logging import RunLogger
 from gigagan.training.loss import (
@@ -110,12 +116,16 @@ class Trainer:
         self.loss = self._build_loss()
         self.step = 0
         self._prompts: list[str] | None = None
-        self._reported_skips: dict[str, int] = {}
+        self.data_skipped: dict[str, int] = {}  # unreadable data items over all ranks, by reason
+        self._skipped_items: set[str] = set()
+        self._skip_examples: list[str] = []
+        self._skip_cursor = 0  # how much of this rank's skip history has been gathered
         self.stream = self._build_stream()
         self.images_seen = 0
         self.skipped_steps = 0
         self.bad_in_a_row = 0
-        self.last_checkpoint: Path | None = None
+        self.last_checkpoint: Path | None = None  # on rank 0; the other ranks write none
+        self.checkpointed_step: int | None = None  # the step of the last checkpoint, on every rank
         self.sample_z = torch.randn(
             len(self.sample_prompts()),
             self.z_dim,
@@ -209,15 +219,26 @@ class Trainer:
         )
 
     def report_skipped_data(self) -> None:
-        """Log the data source's skipped items (reason -> count) when they changed since the last report:
-        a warning the first time, then a note, and each time a "data" event in log.jsonl."""
-        skipped = dict(getattr(self.dataset, "skipped", {}))
-        if not self.context.is_main or not any(skipped.values()) or skipped == self._reported_skips:
+        """Count the items the data source skipped on any rank (each item once: a folder scan that
+        every rank makes alike counts once) into `data_skipped` (reason -> count), and log them when
+        they changed since the last report: a warning the first time, then a note, and each time a
+        "data" event in log.jsonl. Every rank must call it (it gathers the new records)."""
+        history = getattr(getattr(self.dataset, "skip_log", None), "history", None)  # a SkipLog's records
+        records = history[self._skip_cursor :] if history is not None else []
+        self._skip_cursor += len(records)
+        before = dict(self.data_skipped)
+        for rank_records in gather_objects(records, self.context):
+            for item, reason in rank_records:
+                if item not in self._skipped_items:
+                    self._skipped_items.add(item)
+                    self.data_skipped[reason] = self.data_skipped.get(reason, 0) + 1
+                    if len(self._skip_examples) < 3:
+                        self._skip_examples.append(f"{item}: {reason}")
+        if self.data_skipped == before or not self.context.is_main:
             return
-        examples = "; ".join(getattr(self.dataset, "skipped_examples", [])[:3])
-        (log.info if self._reported_skips else log.warning)("skipped %s (e.g. %s)", skipped, examples)
-        self.logger.event(self.step, "data", f"skipped {skipped}; e.g. {examples}")
-        self._reported_skips = skipped
+        examples = "; ".join(self._skip_examples)
+        (log.info if before else log.warning)("skipped %s (e.g. %s)", self.data_skipped, examples)
+        self.logger.event(self.step, "data", f"skipped {self.data_skipped}; e.g. {examples}")
 
     def sample_prompts(self) -> list[str]:
         """The fixed prompts of the sample grids: the configured ones, held-out shapes prompts, or the
@@ -249,6 +270,7 @@ class Trainer:
         self.bad_in_a_row = int(state.get("bad_in_a_row", 0))
         self.stream.load_state_dict(state["data"])
         self.last_checkpoint = path
+        self.checkpointed_step = self.step
         if self.context.is_main:
             log.info("resumed from %s at step %d", path, self.step)
 
@@ -353,6 +375,7 @@ class Trainer:
             ckpt.prune_checkpoints(self.run_dir, self.config.keep_checkpoints, protect={path})
         barrier(self.context)
         self.last_checkpoint = path
+        self.checkpointed_step = self.step
         return path
 
     @torch.no_grad()
@@ -434,7 +457,7 @@ class Trainer:
                         self.save()
                     else:  # keep the last good checkpoint as `latest` while steps are being skipped
                         self.logger.event(self.step, "checkpoint", "deferred: the last step was non-finite")
-            if self.last_checkpoint is None or not self.last_checkpoint.name.endswith(f"{self.step:08d}"):
+            if self.checkpointed_step != self.step:  # the same answer on every rank: save() waits for all
                 self.save()
                 self.save_samples()
             self.report_skipped_data()

@@ -234,8 +234,10 @@ def run_trainer(
     finally:
         shutdown(context)
     if context.is_main and report:
+        data_skipped = sum(trainer.data_skipped.values())
         _echo(
-            f"trained {result.step} steps ({result.images_seen} images, {result.skipped_steps} skipped); "
+            f"trained {result.step} steps ({result.images_seen} images; {result.skipped_steps} non-finite steps "
+            f"skipped; {data_skipped} unreadable data items skipped); "
             f"checkpoint: {result.last_checkpoint}; latest: {out / 'latest'}"
         )
 
