@@ -1,5 +1,5 @@
-"""`eval_command` end to end on tiny inputs (a stand-in Inception keeps most of them fast; one runs the real
-network and checks its FID against an independent computation), and its refusals."""
+"""`eval_command` end to end on tiny inputs (a stand-in Inception keeps most of them fast; its FID and the real
+network's are both checked against an independent computation of clean-fid's recipe), and its refusals."""
 
 from __future__ import annotations
 
@@ -46,6 +46,11 @@ def test_two_folders_print_a_table_and_write_json(
     assert set(payload["metrics"]) == {"fid", "kid", "kid_std", "precision", "recall"}
     assert payload["metrics"]["fid"] > 0 and payload["num_real"] == payload["num_fake"] == 12
     assert len(list((tmp_path / "stats").glob("*.npz"))) == 1  # the real side is cached
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated, still the file format
+        network = torch.jit.load(str(stand_in_inception), map_location="cpu").eval()
+    expected = _clean_fid_frechet_distance(_clean_fid_features(network, real), _clean_fid_features(network, fake))
+    assert payload["metrics"]["fid"] == pytest.approx(expected, rel=1e-4)  # clean-fid's recipe, computed here
 
     same = tmp_path / "same.json"
     code, _, error = invoke("--real", real, "--fake", real, "--metrics", "fid,pr", "--json", same, *common)
