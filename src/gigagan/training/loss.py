@@ -310,6 +310,29 @@ class GigaGANLoss:
             out.image_embeddings, out.caption_embedding, batch.captions, extra, batch.mismatch_valid
         )
 
+    def _caption_terms(
+        self,
+        side: str,
+        out: DiscriminatorOutput,
+        batch: TrainingBatch,
+        t_wrong: Tensor | None,
+        matching: bool,
+        total: Tensor,
+        stats: dict[str, float],
+    ) -> Tensor:
+        """`total` plus `side`'s ("G" or "D") weighted matching-aware term (D's verdict on the images
+        `out` was computed for, under mismatched captions, pushed towards "fake") and contrastive term;
+        each term's value goes into `stats`."""
+        if matching:
+            mismatch = adversarial_loss(out.mismatched, real=False, rows=batch.mismatch_valid)
+            total = total + self.config.matching_aware_weight * mismatch
+            stats[f"{side}/matching_aware"] = _item(mismatch)
+        if self.config.contrastive_weight > 0:
+            contrastive = self._contrastive(out, batch, t_wrong)
+            total = total + self.config.contrastive_weight * contrastive
+            stats[f"{side}/contrastive"] = _item(contrastive)
+        return total
+
     def generate(self, batch: TrainingBatch, z: Tensor) -> list[Tensor]:
         """The generator's pyramid for `z` and the batch's captions (an upsampler also reads `batch.low_res`)."""
         return self.generator(z, text=self._generator_text(batch), noise_mode=self.noise_mode)
@@ -343,14 +366,7 @@ class GigaGANLoss:
                 adversarial = relativistic_loss(out.multiscale, out_real.multiscale)
             total = adversarial + self.config.vision_aided_weight * vision
             stats = {"G/adversarial": _item(adversarial), "G/vision_aided": _item(vision)}
-            if matching:
-                mismatch = adversarial_loss(out.mismatched, real=False, rows=batch.mismatch_valid)
-                total = total + self.config.matching_aware_weight * mismatch
-                stats["G/matching_aware"] = _item(mismatch)
-            if self.config.contrastive_weight > 0:
-                contrastive = self._contrastive(out, batch, t_wrong)
-                total = total + self.config.contrastive_weight * contrastive
-                stats["G/contrastive"] = _item(contrastive)
+            total = self._caption_terms("G", out, batch, t_wrong, matching, total, stats)
             if self.clip_loss is not None and self.config.clip_weight > 0:
                 clip = self.clip_loss(fake[0].float(), batch.captions)
                 total = total + self.config.clip_weight * clip
@@ -395,14 +411,7 @@ class GigaGANLoss:
                 "D/logits_real": _item(torch.stack([x.mean() for x in out_real.multiscale]).mean()),
                 "D/logits_fake": _item(torch.stack([x.mean() for x in out_fake.multiscale]).mean()),
             }
-            if matching:
-                mismatch = adversarial_loss(out_real.mismatched, real=False, rows=batch.mismatch_valid)
-                total = total + self.config.matching_aware_weight * mismatch
-                stats["D/matching_aware"] = _item(mismatch)
-            if self.config.contrastive_weight > 0:
-                contrastive = self._contrastive(out_real, batch, t_wrong)
-                total = total + self.config.contrastive_weight * contrastive
-                stats["D/contrastive"] = _item(contrastive)
+            total = self._caption_terms("D", out_real, batch, t_wrong, matching, total, stats)
         stats["D/total"] = _item(total)
         return total, stats
 
