@@ -108,7 +108,7 @@ def main() -> None:
         env = {"OMP_NUM_THREADS": str(args.threads)}
         server = start_server(checkpoint, Path(scratch) / "serve.log", "--device", "cpu", env=env)
         try:
-            client = Client(server.url, verbose=False)
+            client = Client(server.url, verbose=False, download_files=Path(scratch) / "downloads")
             served = measure(
                 lambda seed: client.predict(PROMPT, IMAGES, seed, False, 1.0, api_name="/generate"), warmup, count
             )

@@ -1,5 +1,6 @@
-"""Fixtures of the web studio tests: a tiny saved generator and upsampler, an in-process `Studio` over them,
-and one `gigagan serve` child process (127.0.0.1, a free port) shared by the API, load and browser tests."""
+"""Fixtures of the web studio tests: a tiny saved generator (the tiny upsampler is tests/conftest.py's), an
+in-process `Studio` over them, and one `gigagan serve` child process (127.0.0.1, a free port) shared by the
+API, load and browser tests."""
 
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ import torch
 from studio_helpers import SERVER_MAX_QUEUE
 
 from gigagan import get_preset
-from gigagan.config.upsampler import get_upsampler_preset
 from gigagan.inference import GigaGANPipeline
 from gigagan.inference.upsample import UpsamplerPipeline
 from gigagan.models import Generator
-from gigagan.models.upsampler import Upsampler
 from gigagan.web.process import ServerProcess, start_server
 from gigagan.web.service import Studio
 
@@ -28,15 +27,6 @@ def generator_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generator = Generator(get_preset("tiny").generator)
     directory = tmp_path_factory.mktemp("tiny-generator")
     generator.save_pretrained(directory)
-    return directory
-
-
-@pytest.fixture(scope="session")
-def upsampler_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A `save_pretrained` folder of a randomly initialised tiny upsampler (4x)."""
-    torch.manual_seed(2)
-    directory = tmp_path_factory.mktemp("tiny-upsampler")
-    Upsampler(get_upsampler_preset("upsampler-tiny").upsampler).save_pretrained(directory)
     return directory
 
 
@@ -62,7 +52,8 @@ def server(
 
 
 @pytest.fixture(scope="session")
-def client(server: ServerProcess) -> Any:
+def client(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A gradio_client for the served studio; its downloads go to a test folder (not gradio's /tmp/gradio)."""
     from gradio_client import Client
 
-    return Client(server.url, verbose=False, max_workers=64)
+    return Client(server.url, verbose=False, max_workers=64, download_files=tmp_path_factory.mktemp("downloads"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +41,19 @@ def gallery_paths(value: Any) -> list[Path]:
     return paths
 
 
+def _open(path_or_bytes: Path | bytes) -> Image.Image:
+    return Image.open(io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes)
+
+
 def pixels(path_or_bytes: Path | bytes) -> np.ndarray:
     """A picture's RGB pixels (uint8 [H, W, 3])."""
-    import io
-
-    source = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
-    with Image.open(source) as image:
+    with _open(path_or_bytes) as image:
         return np.asarray(image.convert("RGB"))
 
 
-def text_chunks(path: Path) -> dict[str, str]:
+def text_chunks(path_or_bytes: Path | bytes) -> dict[str, str]:
     """A PNG's text chunks."""
-    with Image.open(path) as image:
+    with _open(path_or_bytes) as image:
         image.load()
         return dict(getattr(image, "text", {}))
 

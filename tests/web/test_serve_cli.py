@@ -83,7 +83,7 @@ def test_without_upsampler_then_a_clean_stop(generator_dir: Path, tmp_path: Path
 
     server = start_server(generator_dir, tmp_path / "serve.log", "--device", "cpu", env={"OMP_NUM_THREADS": "1"})
     try:
-        client: Any = Client(server.url, verbose=False)
+        client: Any = Client(server.url, verbose=False, download_files=tmp_path / "downloads")
         images, _, _ = client.predict(PROMPT, 1, 0, False, 1.0, api_name="/generate")
         assert len(images) == 1 and any((server.root / "outputs").iterdir())
         picture = next((server.root / "outputs").rglob("*.png"))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from studio_helpers import CHROMIUM, PROMPT, gallery_paths, launch_chromium, pixels
+from studio_helpers import CHROMIUM, PROMPT, gallery_paths, launch_chromium, pixels, text_chunks
 
 from gigagan.web.process import ServerProcess
 
@@ -40,10 +40,15 @@ def gallery_sources(page: Any, selector: str, count: int) -> list[str]:
     return [images.nth(i).get_attribute("src") for i in range(count)]
 
 
-def fetched_pixels(page: Any, source: str) -> Any:
+def fetched(page: Any, source: str) -> bytes:
+    """The file behind an image in the page, as the browser downloads it."""
     response = page.request.get(source)
     assert response.ok, source
-    return pixels(response.body())
+    return response.body()
+
+
+def fetched_pixels(page: Any, source: str) -> Any:
+    return pixels(fetched(page, source))
 
 
 def test_browser_generate_slider_interpolate_upsample(server: ServerProcess, client: Any, tmp_path: Path) -> None:
@@ -66,6 +71,8 @@ def test_browser_generate_slider_interpolate_upsample(server: ServerProcess, cli
             assert int(seed) == 7
             for source, path in zip(shown, gallery_paths(images)):
                 assert (fetched_pixels(page, source) == pixels(path)).all()
+            chunks = text_chunks(fetched(page, shown[1]))  # the download is the PNG the CLI writes
+            assert chunks["prompt"] == PROMPT and chunks["seed"] == "8" and chunks["truncation_psi"] == "1"
             screenshot(page, "generate", tmp_path)
 
             # move the truncation slider down to 0.5 (ten steps of 0.05) and generate again

@@ -21,7 +21,7 @@ import gradio as gr
 
 from gigagan.errors import GigaGANError
 from gigagan.web.card import card_markdown
-from gigagan.web.service import ServerBusy, Studio
+from gigagan.web.service import MixGrid, ServerBusy, Studio
 
 log = logging.getLogger(__name__)
 
@@ -188,41 +188,50 @@ def explore_tab(studio: Studio) -> None:
         run.click(guarded(interpolate), inputs, [gif, strip], api_name="interpolate")
 
     choices = studio.level_choices()
-    with gr.Accordion("Style mixing: chosen levels from the column seed, the rest from the row seed", open=False):
+    mix_accordion(
+        "Style mixing: chosen levels from the column seed, the rest from the row seed",
+        [
+            {"label": "Prompt", "elem_id": "style-prompt"},
+            {"value": "0-3", "label": "Row seeds", "elem_id": "style-rows"},
+            {"value": "4-7", "label": "Column seeds", "elem_id": "style-columns"},
+        ],
+        gr.CheckboxGroup(choices, value=studio.default_levels("coarse"), label="Levels from the column", render=False),
+        "style",
+        studio.style_mix,
+    )
+    mix_accordion(
+        "Prompt mixing: prompt A's layout, prompt B's style on the chosen levels",
+        [
+            {"label": "Prompt A (coarse levels)", "elem_id": "mix-prompt"},
+            {"label": "Prompts B (one per line)", "lines": 2, "elem_id": "mix-fine"},
+            {"value": "0-2", "label": "Seeds (one row each)", "elem_id": "mix-seeds"},
+        ],
+        gr.CheckboxGroup(choices, value=studio.default_levels("middle", "fine"), label="Levels from B", render=False),
+        "mix",
+        studio.prompt_mix,
+    )
+
+
+def mix_accordion(
+    title: str, texts: list[dict[str, Any]], levels: gr.CheckboxGroup, name: str, action: Callable[..., MixGrid]
+) -> None:
+    """A mixing grid's inputs (text boxes, crossover levels, psi), button and picture; endpoint `/<action>`."""
+    with gr.Accordion(title, open=False):
         with gr.Row():
-            prompt = gr.Textbox(label="Prompt", elem_id="style-prompt")
-            rows = gr.Textbox(value="0-3", label="Row seeds", elem_id="style-rows")
-            columns = gr.Textbox(value="4-7", label="Column seeds", elem_id="style-columns")
+            boxes = [gr.Textbox(**text) for text in texts]
         with gr.Row():
-            levels = gr.CheckboxGroup(choices, value=studio.default_levels("coarse"), label="Levels from the column")
-            psi = psi_slider("style-psi")
-        run = gr.Button("Mix styles", variant="primary", elem_id="style-button")
-        grid = gr.Image(label="Style-mixing grid", type="filepath", elem_id="style-grid")
+            levels.render()
+            psi = psi_slider(f"{name}-psi")
+        run = gr.Button("Mix", variant="primary", elem_id=f"{name}-button")
+        grid = gr.Image(label="Grid", type="filepath", elem_id=f"{name}-grid")
         legend = gr.Markdown()
 
-        def style_mix(prompt: str, rows: str, columns: str, levels: list[str], psi: float):
-            result = studio.style_mix(prompt, rows, columns, levels, psi)
+        @functools.wraps(action)  # the API's parameter names are the studio method's
+        def mix(*values: Any) -> tuple[str, str]:
+            result = action(*values)
             return str(result.grid), legend_markdown(result.legend)
 
-        run.click(guarded(style_mix), [prompt, rows, columns, levels, psi], [grid, legend], api_name="style_mix")
-
-    with gr.Accordion("Prompt mixing: prompt A's layout, prompt B's style on the chosen levels", open=False):
-        with gr.Row():
-            coarse = gr.Textbox(label="Prompt A (coarse levels)", elem_id="mix-prompt")
-            fine = gr.Textbox(label="Prompts B (one per line)", lines=2, elem_id="mix-fine")
-            seeds = gr.Textbox(value="0-2", label="Seeds (one row each)", elem_id="mix-seeds")
-        with gr.Row():
-            levels = gr.CheckboxGroup(choices, value=studio.default_levels("middle", "fine"), label="Levels from B")
-            psi = psi_slider("mix-psi")
-        run = gr.Button("Mix prompts", variant="primary", elem_id="mix-button")
-        grid = gr.Image(label="Prompt-mixing grid", type="filepath", elem_id="mix-grid")
-        legend = gr.Markdown()
-
-        def prompt_mix(prompt: str, fine_prompts: str, seeds: str, levels: list[str], psi: float):
-            result = studio.prompt_mix(prompt, fine_prompts, seeds, levels, psi)
-            return str(result.grid), legend_markdown(result.legend)
-
-        run.click(guarded(prompt_mix), [coarse, fine, seeds, levels, psi], [grid, legend], api_name="prompt_mix")
+        run.click(guarded(mix), [*boxes, levels, psi], [grid, legend], api_name=action.__name__)
 
 
 def upsample_tab(studio: Studio, upload: gr.File) -> None:

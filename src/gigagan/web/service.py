@@ -196,10 +196,8 @@ class Studio:
             )
         base = random_seed() if seed is None else check_seed(seed, "seed", count)
         psi = check_psi(truncation_psi)
-        with self.admission.enter():
-            folder = self._request_folder("generate")
+        with self._request("generate") as folder:
             write_generation(self.pipe, folder, prompt_list, count, base, psi, 16, self.scale, progress=False)
-            self._bound_caches()
         paths, image_prompts, seeds = [], [], []
         for index, prompt in enumerate(prompt_list):
             for j in range(count):
@@ -220,12 +218,10 @@ class Studio:
         if space not in ("z", "w"):
             raise GigaGANError(f"interpolation space must be z or w, got {space!r}")
         psi = check_psi(truncation_psi)
-        with self.admission.enter():
-            folder = self._request_folder("interpolate")
+        with self._request("interpolate") as folder:
             written = write_interpolation(
                 self.pipe, folder, (start, seeds[0]), (end, seeds[1]), count, space, psi, 12.0, self.scale, mp4=False
             )
-            self._bound_caches()
         frame_paths = sorted((folder / "frames").glob("frame-*.png"))
         gif = next(p for p in written if p.suffix == ".gif")
         return Interpolation(gif=gif, frames=frame_paths, grid=folder / "interpolation-grid.png")
@@ -237,12 +233,9 @@ class Studio:
         columns = parse_seed_list(column_seeds, "column seeds", self.limits)
         spec = self._levels(levels)
         psi = check_psi(truncation_psi)
-        with self.admission.enter():
-            folder = self._request_folder("style-mix")
+        with self._request("style-mix") as folder:
             write_style_mix(self.pipe, folder, text, rows, columns, spec, psi, self.scale, write_cells=False)
-            self._bound_caches()
-        chosen = parse_levels(spec, self.pipe.level_resolutions)
-        return MixGrid(folder / "style-mix.png", (folder / "style-mix.txt").read_text(), chosen)
+        return self._mix_grid(folder / "style-mix", spec)
 
     def prompt_mix(self, prompt: Any, fine_prompts: Any, seeds: Any, levels: Any, truncation_psi: Any) -> MixGrid:
         """The prompt-mixing grid (paper fig. 8): prompt A's coarse levels, each prompt B's `levels`."""
@@ -253,12 +246,9 @@ class Studio:
         seed_list = parse_seed_list(seeds, "seeds", self.limits)
         spec = self._levels(levels)
         psi = check_psi(truncation_psi)
-        with self.admission.enter():
-            folder = self._request_folder("prompt-mix")
+        with self._request("prompt-mix") as folder:
             write_prompt_mix(self.pipe, folder, coarse, fine, seed_list, spec, psi, self.scale, write_cells=False)
-            self._bound_caches()
-        chosen = parse_levels(spec, self.pipe.level_resolutions)
-        return MixGrid(folder / "prompt-mix.png", (folder / "prompt-mix.txt").read_text(), chosen)
+        return self._mix_grid(folder / "prompt-mix", spec)
 
     def upsample(self, image_path: Any, prompt: Any, seed: Any) -> Upsampled:
         """Upsample one uploaded picture (tiled when larger than a tile) with an optional prompt; the PNG
@@ -284,8 +274,7 @@ class Studio:
         config = self.upsampler.upsampler.config
         tile = config.input_resolution
         tiles = plan_tiles(picture.height, picture.width, tile, tile // 4, config.alignment).num_tiles
-        with self.admission.enter():
-            folder = self._request_folder("upsample")
+        with self._request("upsample") as folder:
             (output,) = self.upsampler([picture], text, seed_value)
             metadata = {
                 "prompt": text,
@@ -324,6 +313,18 @@ class Studio:
             raise GigaGANError("no crossover levels selected: pick at least one level")
         parse_levels(spec, self.pipe.level_resolutions)
         return spec
+
+    @contextlib.contextmanager
+    def _request(self, kind: str) -> Iterator[Path]:
+        """Admission (or ServerBusy), then a fresh output folder; afterwards the caches are bounded."""
+        with self.admission.enter():
+            yield self._request_folder(kind)
+            self._bound_caches()
+
+    def _mix_grid(self, stem: Path, spec: str) -> MixGrid:
+        """A written mixing grid (STEM.png), its legend (STEM.txt) and the levels `spec` chose."""
+        legend = stem.with_suffix(".txt").read_text()
+        return MixGrid(stem.with_suffix(".png"), legend, parse_levels(spec, self.pipe.level_resolutions))
 
     def _request_folder(self, kind: str) -> Path:
         """A new folder under the studio's outputs; the oldest beyond KEEP_REQUEST_FOLDERS are deleted."""
