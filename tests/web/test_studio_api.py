@@ -31,13 +31,17 @@ def test_every_action_is_a_named_endpoint(client: Any) -> None:
     assert set(ENDPOINTS) <= set(named), sorted(named)
 
 
-def test_generate_matches_the_pipeline_and_keeps_the_text_chunks(client: Any, generator_dir: Path) -> None:
+def test_generate_matches_the_pipeline_and_keeps_the_text_chunks(
+    client: Any, server: ServerProcess, generator_dir: Path
+) -> None:
     paths, seed = generate(client, f"{PROMPT}\n{OTHER_PROMPT}", 2, 11, 0.6)
     assert seed == 11 and len(paths) == 4
     reference = GigaGANPipeline.from_pretrained(generator_dir, device="cpu")
     expected = reference([PROMPT, OTHER_PROMPT], 2, seed=11, truncation_psi=0.6, output_type="np").images
     for path, image in zip(paths, expected):
         assert path.suffix == ".png" and abs(pixels(path).astype(int) - image.astype(int)).max() <= 1
+    served = sorted((server.root / "outputs").rglob("0001-seed12.png"))[-1]
+    assert paths[3].read_bytes() == served.read_bytes()  # the download is the PNG the studio wrote, unchanged
     chunks = text_chunks(paths[3])
     assert chunks["prompt"] == OTHER_PROMPT and chunks["seed"] == "12" and chunks["truncation_psi"] == "0.6"
     assert chunks["checkpoint"] == reference.checkpoint_hash and chunks["software"].startswith("gigagan ")
@@ -143,3 +147,21 @@ def test_bad_uploads_get_a_message(client: Any, server: ServerProcess, tmp_path:
     answer = httpx.post(f"{server.url}gradio_api/upload", files={"files": ("huge.png", huge.read_bytes())}, timeout=60)
     assert answer.status_code == 413 and "maximum allowed size of 10485760 bytes" in answer.text
     assert server.alive() and not list(server.root.rglob("huge.png"))
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_example_runs(server: ServerProcess, tmp_path: Path) -> None:
+    text = README.read_text().split("### Web studio", 1)[1]
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    assert 'Client("http://127.0.0.1:7860/")' in code
+    code = code.replace('Client("http://127.0.0.1:7860/")', f'Client("{server.url}", download_files=r"{tmp_path}")')
+    scope: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert len(scope["images"]) == 8 and scope["seed"] == 0 and text_chunks(Path(scope["first"]))["seed"] == "0"
+    assert len(scope["frames"]) == 24 and Path(scope["gif"]).suffix == ".gif"
+    assert "levels [4, 8]px" in scope["legend"] and Path(scope["grid"]).is_file()
+    with Image.open(scope["upsampled"]) as picture:
+        assert picture.size == (128, 128)
+    assert scope["card"]["generator"]["preset"] == "tiny"

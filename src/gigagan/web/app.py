@@ -120,7 +120,7 @@ def generate_tab(studio: Studio, tabs: gr.Tabs, upload: gr.File) -> None:
                 elem_id="gallery",
                 elem_classes="pixelated",
             )
-            details = gr.Markdown(elem_id="generate-details")
+            details = gr.Markdown(label="Details", elem_id="generate-details")
             send = gr.Button("Upsample the selected image", visible=studio.upsampler is not None, elem_id="send")
     selected = gr.State(0)
 
@@ -180,8 +180,9 @@ def explore_tab(studio: Studio) -> None:
             gif = gr.Image(label="GIF (forth and back)", type="filepath", elem_id="interp-gif")
             strip = gr.Gallery(label="Frames", columns=8, elem_id="interp-frames", elem_classes="pixelated")
 
-        def interpolate(prompt: str, seed: float, to_prompt: str, to_seed: float, count: float, space: str, psi: float):
-            result = studio.interpolate(prompt, seed, to_prompt, to_seed, count, space, psi)
+        @functools.wraps(studio.interpolate)  # the API's parameter names are the studio method's
+        def interpolate(*values: Any) -> tuple[str, list[str]]:
+            result = studio.interpolate(*values)
             return str(result.gif), [str(path) for path in result.frames]
 
         inputs = [prompt_a, seed_a, prompt_b, seed_b, frames, space, psi]
@@ -224,7 +225,7 @@ def mix_accordion(
             psi = psi_slider(f"{name}-psi")
         run = gr.Button("Mix", variant="primary", elem_id=f"{name}-button")
         grid = gr.Image(label="Grid", type="filepath", elem_id=f"{name}-grid")
-        legend = gr.Markdown()
+        legend = gr.Markdown(label="Legend")
 
         @functools.wraps(action)  # the API's parameter names are the studio method's
         def mix(*values: Any) -> tuple[str, str]:
@@ -248,10 +249,10 @@ def upsample_tab(studio: Studio, upload: gr.File) -> None:
             run = gr.Button("Upsample", variant="primary", elem_id="upsample-button")
         with gr.Column():
             output = gr.Image(label="Upsampled (PNG)", type="filepath", elem_id="upsampled", elem_classes="pixelated")
-            details = gr.Markdown(elem_id="upsample-details")
+            details = gr.Markdown(label="Details", elem_id="upsample-details")
 
-    def upsample(path: str | None, prompt: str, seed: float):
-        result = studio.upsample(path, prompt, seed)
+    def upsample(image: str | None, prompt: str, seed: float) -> tuple[str, str]:
+        result = studio.upsample(image, prompt, seed)
         return str(result.path), f"{result.width}x{result.height} px · {result.tiles}"
 
     run.click(guarded(upsample), [upload, prompt, seed], [output, details], api_name="upsample")
