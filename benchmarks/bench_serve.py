@@ -66,6 +66,15 @@ def measure(request: Callable[[int], Any], warmup: int, count: int) -> dict[str,
     }
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), or "unknown"."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
+
+
 def random_quickstart(folder: Path) -> Path:
     import torch
 
@@ -91,6 +100,7 @@ def main() -> None:
     os.environ.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
 
     import torch
+    from gradio import __version__ as gradio_version
     from gradio_client import Client
 
     from gigagan.inference import GigaGANPipeline
@@ -132,6 +142,8 @@ def main() -> None:
         "checkpoint": str(args.checkpoint or "random-weight quickstart preset"),
         "prompt": PROMPT,
         "load_average": list(os.getloadavg()),
+        "machine": {"cpus": os.cpu_count(), "cpu_model": cpu_model(), "cuda": torch.cuda.is_available()},
+        "gradio": gradio_version,
         "python": sys.version.split()[0],
         "rows": rows,
     }
