@@ -193,3 +193,10 @@ def test_model_card(studio: Studio, generator_dir: Path, upsampler_dir: Path, tm
     weights = tmp_path / "generator_ema.safetensors"
     (tmp_path / "training_state.json").write_text(json.dumps({"step": 1234, "optimizers": {}}))
     assert training_step(weights) == 1234
+
+
+def test_the_mean_w_cache_stays_bounded(studio: Studio, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "MEAN_W_CACHE_LIMIT", 2)
+    for index in range(4):  # psi != 1 caches each prompt's mean w
+        studio.generate(f"{PROMPT} {index}", 1, 0, 0.5)
+        assert len(studio.pipe._mean_w) <= 2
