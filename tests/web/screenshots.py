@@ -50,10 +50,11 @@ def take(url: str, out: Path) -> list[Path]:
             written.append(path)
 
         page.locator("#prompts textarea").fill(PROMPTS)
-        page.locator("#generate-button").click()
-        page.locator("#gallery img").nth(7).wait_for(state="visible")
         page.locator("#psi input[type=number]").fill("0.8")
         page.locator("#psi input[type=number]").press("Enter")
+        page.locator("#generate-button").click()
+        page.locator("#gallery img").nth(7).wait_for(state="visible")
+        page.get_by_text("psi 0.8").wait_for(state="visible")
         shot("generate")
 
         page.locator("#gallery img").first.click()

@@ -178,7 +178,9 @@ def explore_tab(studio: Studio) -> None:
         run = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
         with gr.Row():
             gif = gr.Image(label="GIF (forth and back)", type="filepath", elem_id="interp-gif")
-            strip = gr.Gallery(label="Frames", columns=8, elem_id="interp-frames", elem_classes="pixelated")
+            strip = gr.Gallery(
+                label="Frames", columns=5, height="auto", elem_id="interp-frames", elem_classes="pixelated"
+            )
 
         @functools.wraps(studio.interpolate)  # the API's parameter names are the studio method's
         def interpolate(*values: Any) -> tuple[str, list[str]]:
