@@ -99,7 +99,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         else:
             rows.append(("scale", f"{entry['scale_factor']}x (trained on {entry['input_resolution']} px inputs)"))
         rows += [(f"params: {name}", _millions(count)) for name, count in entry["parameters"].items()]
-        lines += [f"### {title}", "", "| field | value |", "|---|---|", *(f"| {key} | {value} |" for key, value in rows), ""]
+        table = [f"| {key} | {value} |" for key, value in rows]
+        lines += [f"### {title}", "", "| field | value |", "|---|---|", *table, ""]
     limits = card.get("limits", {})
     if limits:
         lines += ["### Server limits", "", ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in limits.items())]
