@@ -5,8 +5,11 @@ Rows (same model, prompt, threads; seed i for request i):
   pipeline in-process   GigaGANPipeline(prompt, 4, seed=i): PIL images in memory
   studio in-process     Studio.generate(prompt, 4, i, 1.0): the same plus the PNG files with text chunks
                         (what the server runs for /generate before answering)
-  served                gradio_client.Client.predict(..., api_name="/generate") against `gigagan serve`:
-                        the above plus gradio's queue, HTTP and the PNGs' copy to the client
+  served, HTTP          POST /gradio_api/call/generate, then read its event stream (urllib, no client
+                        library): the above plus gradio's queue, HTTP and the answer naming the files
+  served, gradio_client Client.predict(..., api_name="/generate") with download_files=False: the same
+                        through gradio_client (its own fixed cost per call)
+  served + downloads    Client.predict(...) as in the README: the above plus fetching the 4 PNGs
 
 Each row: untimed warm-up requests, then --requests timed ones, one at a time; p50 and p95 latency and
 images/s (4 images over the mean latency). The model is --checkpoint, else the quickstart preset with
@@ -20,11 +23,13 @@ random weights (the same cost as a trained one).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,6 +69,23 @@ def measure(request: Callable[[int], Any], warmup: int, count: int) -> dict[str,
         "images_per_s": IMAGES / mean,
         "times_s": times,
     }
+
+
+def generate_call(client: Any, seed: int) -> Any:
+    return client.predict(PROMPT, IMAGES, seed, False, 1.0, api_name="/generate")
+
+
+def call_http(url: str, seed: int) -> str:
+    """One /generate request over gradio's plain HTTP API: POST the values, read the answer's event stream."""
+    body = json.dumps({"data": [PROMPT, IMAGES, seed, False, 1.0]}).encode()
+    request = urllib.request.Request(f"{url}gradio_api/call/generate", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        event = json.loads(response.read())["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call/generate/{event}", timeout=60) as response:
+        answer = response.read().decode()
+    if "event: complete" not in answer:
+        raise RuntimeError(f"the server did not answer with images: {answer[:300]}")
+    return answer
 
 
 def cpu_model() -> str:
@@ -119,11 +141,11 @@ def main() -> None:
         server = start_server(checkpoint, Path(scratch) / "serve.log", "--device", "cpu", env=env)
         try:
             client = Client(server.url, verbose=False, download_files=Path(scratch) / "downloads")
-            served = measure(
-                lambda seed: client.predict(PROMPT, IMAGES, seed, False, 1.0, api_name="/generate"), warmup, count
-            )
-            rows["served (gradio_client)"] = served
-            rows["served (gradio_client)"]["server_rss_mb"] = server.rss_mb()
+            remote = Client(server.url, verbose=False, download_files=False)
+            rows["served, HTTP"] = measure(lambda seed: call_http(server.url, seed), warmup, count)
+            rows["served, gradio_client"] = measure(lambda seed: generate_call(remote, seed), warmup, count)
+            rows["served + downloads"] = measure(lambda seed: generate_call(client, seed), warmup, count)
+            rows["served + downloads"]["server_rss_mb"] = server.rss_mb()
         finally:
             server.stop()
 
