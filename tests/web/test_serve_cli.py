@@ -64,9 +64,11 @@ def test_bad_options_are_one_line_errors(generator_dir: Path, extra: list[str], 
     assert code == 2 and err.startswith(message) and err.count("\n") == 1, err
 
 
-def test_a_missing_checkpoint_is_one_line(tmp_path: Path) -> None:
-    code, _, err = run(["serve", "--checkpoint", str(tmp_path / "nothing-here"), "--device", "cpu"])
-    assert code == 2 and err.startswith("error: checkpoint directory not found") and err.count("\n") == 1, err
+@pytest.mark.parametrize("missing", ["--checkpoint", "--upsampler"])
+def test_a_missing_checkpoint_is_one_line(generator_dir: Path, tmp_path: Path, missing: str) -> None:
+    paths = {"--checkpoint": str(generator_dir), "--upsampler": str(generator_dir), missing: str(tmp_path / "none")}
+    code, _, err = run(["serve", *(item for pair in paths.items() for item in pair), "--device", "cpu"])
+    assert code == 2 and err == f"error: checkpoint directory not found: {tmp_path / 'none'}\n", err
 
 
 def test_a_taken_port_is_one_line(server: ServerProcess, generator_dir: Path) -> None:
