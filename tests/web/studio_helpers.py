@@ -30,6 +30,22 @@ def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
+def local_only(page: Any) -> list[str]:
+    """Let the page reach 127.0.0.1 only: any other request is aborted and its URL added to the returned list."""
+    refused: list[str] = []
+
+    def route(handle: Any) -> None:
+        url = handle.request.url
+        if url.startswith(("http://127.0.0.1:", "data:", "blob:")):
+            handle.continue_()
+        else:
+            refused.append(url)
+            handle.abort()
+
+    page.route("**/*", route)
+    return refused
+
+
 def gallery_paths(value: Any) -> list[Path]:
     """The local files of a Gallery output as gradio_client returns it."""
     paths = []

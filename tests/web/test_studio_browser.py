@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from studio_helpers import CHROMIUM, PROMPT, gallery_paths, launch_chromium, pixels, text_chunks
+from studio_helpers import CHROMIUM, PROMPT, gallery_paths, launch_chromium, local_only, pixels, text_chunks
 
 from gigagan.web.process import ServerProcess
 
@@ -57,6 +57,7 @@ def test_browser_generate_slider_interpolate_upsample(server: ServerProcess, cli
         browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
+            refused = local_only(page)
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(server.url)
 
@@ -120,5 +121,6 @@ def test_browser_generate_slider_interpolate_upsample(server: ServerProcess, cli
             page.get_by_role("tab", name="Model card").click()
             page.get_by_text("upsampler-tiny").first.wait_for(state="visible")
             screenshot(page, "model-card", tmp_path)
+            assert refused == [], f"the page tried to reach other hosts: {refused[:5]}"
         finally:
             browser.close()
