@@ -116,7 +116,7 @@ def write_file(tmp_path: Path, kind: str) -> Path:
         (lambda s, _: s.prompt_mix(PROMPT, "", "0", ["8"], 1.0), "no prompts given"),
         (lambda s, p: s.upsample(write_file(p, "text"), "", 0), "is not an image"),
         (lambda s, p: s.upsample(write_file(p, "huge"), "", 0), "uploads may be at most 10mb"),
-        (lambda s, p: s.upsample(write_file(p, "wide"), "", 0), "above the limit of 16,777,216 pixels"),
+        (lambda s, p: s.upsample(write_file(p, "wide"), "", 0), "16,777,216 pixels (send a smaller picture)"),
         (lambda s, _: s.upsample(None, "", 0), "no picture given"),
     ],
 )

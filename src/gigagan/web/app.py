@@ -124,7 +124,9 @@ def generate_tab(studio: Studio, tabs: gr.Tabs, upload: gr.File) -> None:
             send = gr.Button("Upsample the selected image", visible=studio.upsampler is not None, elem_id="send")
     selected = gr.State(0)
 
-    def generate(prompts: str, num_images: float, seed: float | None, random_seed: bool, truncation_psi: float):
+    def generate(
+        prompts: str, num_images: float, seed: float | None, random_seed: bool, truncation_psi: float
+    ) -> tuple[list[tuple[str, str]], str, int]:
         result = studio.generate(prompts, num_images, None if random_seed else seed, truncation_psi)
         images = [(str(path), caption) for path, caption in zip(result.paths, result.captions())]
         last = result.seeds[-1] if result.seeds else result.base_seed

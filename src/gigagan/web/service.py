@@ -47,6 +47,7 @@ from gigagan.web.checks import (
 )
 
 BUSY_MESSAGE = "busy, try again in a moment: {waiting} requests are already waiting"
+SIZE_HINT = "send a smaller picture"
 NO_UPSAMPLER = "no upsampler loaded: start the server with --upsampler PATH to upsample"
 KEEP_REQUEST_FOLDERS = 64  # older request folders are deleted (gradio keeps its own copies)
 MEAN_W_CACHE_LIMIT = 1024  # prompts whose mean w the pipeline may cache before the cache is cleared
@@ -268,9 +269,9 @@ class Studio:
         scale = self.upsampler.scale_factor
         declared = header_size(path)  # refuse an oversized picture before decoding it
         if declared is not None:
-            check_output_size(*declared, scale, self.limits.max_output_pixels, name="the picture")
+            check_output_size(*declared, scale, self.limits.max_output_pixels, "the picture", SIZE_HINT)
         picture = read_image(path)  # a one-line error for anything that is not a picture
-        check_output_size(picture.width, picture.height, scale, self.limits.max_output_pixels, name="the picture")
+        check_output_size(picture.width, picture.height, scale, self.limits.max_output_pixels, "the picture", SIZE_HINT)
         config = self.upsampler.upsampler.config
         tile = config.input_resolution
         tiles = plan_tiles(picture.height, picture.width, tile, tile // 4, config.alignment).num_tiles
