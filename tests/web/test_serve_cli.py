@@ -50,6 +50,27 @@ def test_serve_help_shows_the_safe_defaults() -> None:
 
 
 @pytest.mark.parametrize(
+    ("extra", "host", "warned"),
+    [([], "127.0.0.1", False), (["--host", "::1"], "::1", False), (["--host", "0.0.0.0"], "0.0.0.0", True)],
+)
+def test_it_listens_on_127_0_0_1_unless_told(
+    generator_dir: Path, monkeypatch: pytest.MonkeyPatch, extra: list[str], host: str, warned: bool
+) -> None:
+    from gigagan.web import app
+
+    calls: list[tuple[str, int]] = []
+
+    def record(studio: Any, host: str, port: int, announce: Any) -> None:  # instead of serving
+        calls.append((host, port))
+        studio.close()
+
+    monkeypatch.setattr(app, "serve_forever", record)
+    code, _, err = run(["serve", "--checkpoint", str(generator_dir), "--device", "cpu", *extra])
+    assert code == 0 and calls == [(host, 7860)]
+    assert ("warning: listening on 0.0.0.0: anyone who can reach this address" in err) == warned, err
+
+
+@pytest.mark.parametrize(
     ("extra", "message"),
     [
         (["--port", "0"], "error: --port must be between 1 and 65535, got 0"),

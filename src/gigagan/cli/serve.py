@@ -57,7 +57,7 @@ def serve(
 
     resolve_device(device)
     resolve_dtype(dtype)
+    studio = Studio.load(checkpoint, upsampler, device=device, dtype=dtype, max_queue=max_queue)
     if host not in LOCAL_HOSTS:
         typer.echo(f"warning: listening on {host}: anyone who can reach this address can use the studio", err=True)
-    studio = Studio.load(checkpoint, upsampler, device=device, dtype=dtype, max_queue=max_queue)
     serve_forever(studio, host, port, announce=lambda line: typer.echo(line))
