@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -20,6 +21,18 @@ torch.set_num_threads(1)
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def upsampler_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A `save_pretrained` folder of a randomly initialised tiny upsampler (4x)."""
+    from gigagan.config.upsampler import get_upsampler_preset
+    from gigagan.models.upsampler import Upsampler
+
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("upsampler")
+    Upsampler(get_upsampler_preset("upsampler-tiny").upsampler).save_pretrained(directory)
+    return directory
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from PIL import Image
 
 from gigagan import get_preset
 from gigagan.cli import main
-from gigagan.config.upsampler import get_upsampler_preset
 from gigagan.models import Generator
 from gigagan.models.upsampler import Upsampler
 
@@ -31,14 +30,6 @@ def assert_one_line_error(code: int, out: str, err: str, match: str) -> None:
     assert code == 2, (out, err)
     assert err.strip().count("\n") == 0 and match in err, err
     assert "Traceback" not in err + out
-
-
-@pytest.fixture(scope="module")
-def upsampler_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    directory = tmp_path_factory.mktemp("upsampler")
-    Upsampler(get_upsampler_preset("upsampler-tiny").upsampler).save_pretrained(directory)
-    return directory
 
 
 @pytest.mark.parametrize(

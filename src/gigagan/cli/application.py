@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from gigagan.cli import demo, evaluate, generate, info, train, upsample
+from gigagan.cli import demo, evaluate, generate, info, serve, train, upsample
 from gigagan.errors import GigaGANError
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ app.command("demo", epilog=demo.DEMO_EXAMPLES)(demo.demo)
 app.command("train-upsampler", epilog=upsample.TRAIN_UPSAMPLER_EXAMPLES)(upsample.train_upsampler)
 app.command("upsample", epilog=upsample.UPSAMPLE_EXAMPLES)(upsample.upsample)
 app.command("eval")(evaluate.eval_command)
+app.command("serve", epilog=serve.SERVE_EXAMPLES)(serve.serve)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,7 +15,7 @@ cheap to import (no torch): `gigagan --help` builds every command's options.
 
 from __future__ import annotations
 
-import math
+import functools
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from gigagan.config import TrainConfig, check_value, describe_allowed, field_hints, field_rule
+from gigagan.config.validation import finite_number, shown
 from gigagan.errors import GigaGANError
 
 # gigagan.metrics.METRICS, named here so that help needs no metrics import (a test keeps them equal)
@@ -36,26 +37,9 @@ LEVEL_GROUPS = ("coarse", "middle", "fine")  # gigagan.inference.latent.LEVEL_GR
 # ---------------------------------------------------------------------------- parsers
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def finite_float(flag: str, minimum: float | None = None, exclusive: bool = False) -> Callable[[Any], float]:
     """A parser for a float option: finite (no nan or inf), and above `minimum` when one is given."""
-    bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum:g}"
-
-    def parse(text: Any) -> float:
-        try:
-            value = float(text)
-        except (TypeError, ValueError):
-            value = math.nan
-        low = minimum is not None and (value <= minimum if exclusive else value < minimum)
-        if not math.isfinite(value) or low:
-            raise GigaGANError(f"{flag} must be a finite number{bound}, got {_shown(text)}")
-        return value
-
-    return parse
+    return functools.partial(finite_number, name=flag, minimum=minimum, exclusive=exclusive)
 
 
 def field_parser(owner: type | Callable[[], type], field: str, flag: str) -> Callable[[Any], Any]:
@@ -108,7 +92,7 @@ def parse_dtype(text: Any) -> str:
 
 def parse_space(text: Any) -> str:
     if text not in ("z", "w"):
-        raise GigaGANError(f"--space must be z or w, got {_shown(text)}")
+        raise GigaGANError(f"--space must be z or w, got {shown(text)}")
     return str(text)
 
 
@@ -259,14 +243,15 @@ def training_option(
     if flag is None:
         raise KeyError(field)
     text = help or text
-    shown = default if default is not None else default_text(field, flag, presets)
+    shown_default = default if default is not None else default_text(field, flag, presets)
     if "/" in flag:  # an on/off flag
-        return typer.Option(flag, help=text, show_default=shown)
+        return typer.Option(flag, help=text, show_default=shown_default)
     if allowed is None and isinstance(owner, type):
         cls, name = (field_hints(owner)["loss"], field.split(".", 1)[1]) if "." in field else (owner, field)
         allowed = describe_allowed(field_hints(cls)[name], field_rule(cls, name))
     suffix = f" Allowed: {allowed.removesuffix(' or null')}." if allowed else ""
-    return typer.Option(flag, help=f"{text}{suffix}", show_default=shown, parser=field_parser(owner, field, flag))
+    parser = field_parser(owner, field, flag)
+    return typer.Option(flag, help=f"{text}{suffix}", show_default=shown_default, parser=parser)
 
 
 RunDirOption = Annotated[Path, typer.Option("--out", help="Run directory: checkpoints, samples, logs.")]

@@ -243,6 +243,26 @@ def check_fields(config: Any, where: str | None = None) -> None:
             check_value(type(config), name, value, f"{prefix}.{name}")
 
 
+def shown(value: Any) -> str:
+    """A value as an error message shows it: its repr, cut to 80 characters."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def finite_number(value: Any, name: str, minimum: float | None = None, exclusive: bool = False) -> float:
+    """`value` as a finite float (no nan or inf), at least (or, `exclusive`, above) `minimum` when one is
+    given; else a one-line GigaGANError. The CLI's float options and the web studio share it."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    low = minimum is not None and (number <= minimum if exclusive else number < minimum)
+    if not math.isfinite(number) or low:
+        bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum:g}"
+        raise GigaGANError(f"{name} must be a finite number{bound}, got {shown(value)}")
+    return number
+
+
 # --------------------------------------------------------------------------------------------
 # Checks across fields, for the configs' `validate`
 

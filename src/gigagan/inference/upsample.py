@@ -57,13 +57,14 @@ def read_image(path: str | os.PathLike[str]) -> Image.Image:
         raise GigaGANError(f"{path} is damaged or unreadable ({type(error).__name__}: {error})") from error
 
 
-def check_output_size(width: int, height: int, scale: int, max_pixels: int, name: str = "image") -> None:
-    """Refuse an input whose upsampled size would exceed `max_pixels`."""
+def check_output_size(
+    width: int, height: int, scale: int, max_pixels: int, name: str = "image", hint: str = "raise it with --max-pixels"
+) -> None:
+    """Refuse an input whose upsampled size would exceed `max_pixels` (the message ends with `hint`)."""
     if width * height * scale * scale > max_pixels:
         raise GigaGANError(
             f"{name} is {width}x{height}: upsampled {scale}x it would be {width * scale}x{height * scale} "
-            f"({width * height * scale * scale:,} pixels), above the limit of {max_pixels:,} pixels "
-            "(raise it with --max-pixels)"
+            f"({width * height * scale * scale:,} pixels), above the limit of {max_pixels:,} pixels ({hint})"
         )
 
 
