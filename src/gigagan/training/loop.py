@@ -24,6 +24,7 @@ import torch.distributed as dist
 from torch import nn
 
 from gigagan.config import ModelConfig, TrainConfig, config_to_dict
+from gigagan.data.images import SkipLog
 from gigagan.errors import GigaGANError
 from gigagan.models import Discriminator, Generator
 from gigagan.models.text import trim_padding
@@ -116,9 +117,7 @@ class Trainer:
         self.loss = self._build_loss()
         self.step = 0
         self._prompts: list[str] | None = None
-        self.data_skipped: dict[str, int] = {}  # unreadable data items over all ranks, by reason
-        self._skipped_items: set[str] = set()
-        self._skip_examples: list[str] = []
+        self._skips_all_ranks = SkipLog()  # unreadable data items gathered from every rank, each once
         self._skip_cursor = 0  # how much of this rank's skip history has been gathered
         self.stream = self._build_stream()
         self.images_seen = 0
@@ -226,19 +225,20 @@ class Trainer:
         history = getattr(getattr(self.dataset, "skip_log", None), "history", None)  # a SkipLog's records
         records = history[self._skip_cursor :] if history is not None else []
         self._skip_cursor += len(records)
-        before = dict(self.data_skipped)
+        before = sum(self._skips_all_ranks.counts.values())
         for rank_records in gather_objects(records, self.context):
             for item, reason in rank_records:
-                if item not in self._skipped_items:
-                    self._skipped_items.add(item)
-                    self.data_skipped[reason] = self.data_skipped.get(reason, 0) + 1
-                    if len(self._skip_examples) < 3:
-                        self._skip_examples.append(f"{item}: {reason}")
-        if self.data_skipped == before or not self.context.is_main:
+                self._skips_all_ranks.add(item, reason)
+        if sum(self._skips_all_ranks.counts.values()) == before or not self.context.is_main:
             return
-        examples = "; ".join(self._skip_examples)
+        examples = "; ".join(self._skips_all_ranks.examples[:3])
         (log.info if before else log.warning)("skipped %s (e.g. %s)", self.data_skipped, examples)
         self.logger.event(self.step, "data", f"skipped {self.data_skipped}; e.g. {examples}")
+
+    @property
+    def data_skipped(self) -> dict[str, int]:
+        """Unreadable data items skipped on any rank, by reason (as of the last `report_skipped_data`)."""
+        return dict(self._skips_all_ranks.counts)
 
     def sample_prompts(self) -> list[str]:
         """The fixed prompts of the sample grids: the configured ones, held-out shapes prompts, or the
