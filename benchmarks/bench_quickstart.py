@@ -19,6 +19,7 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -26,11 +27,10 @@ from _bench_common import write_result
 from gigagan import get_preset
 from gigagan.config import config_to_dict, preset_training, with_overrides
 from gigagan.data.shapes import (
-    OFFSET_JITTER,
-    SCALE_JITTER,
     ShapeAttributes,
     attribute_accuracy,
     caption,
+    free_variation,
     heldout_prompts,
     render,
     sample_attributes,
@@ -125,8 +125,9 @@ def add_minibatch_std(group_size: int) -> None:
 
 def diversity(images: torch.Tensor) -> dict[str, float]:
     """Spread of pictures drawn for one prompt: mean absolute pixel difference between pairs (0-1
-    scale) and the standard deviation of the object's centre offset from its grid point as the
-    verifier reads it (fraction of the side, mean of x and y)."""
+    scale), the standard deviation of the object's centre offset from its grid point as the verifier
+    reads it (fraction of the side, mean of x and y), and that of the object's and the background's
+    shades it reads (see gigagan.data.shapes.SHADE_JITTER)."""
     flat = (images.flatten(1) + 1) / 2
     pairs = torch.cdist(flat, flat, p=1) / flat.shape[1]
     count = len(images)
@@ -135,28 +136,15 @@ def diversity(images: torch.Tensor) -> dict[str, float]:
     return {
         "pixel_distance": float(pairs.sum() / (count * (count - 1))),
         "offset_std": float(offsets.std(dim=0).mean()),
+        "color_shade_std": float(torch.tensor([a.color_shade for a in read]).std()),
+        "background_shade_std": float(torch.tensor([a.background_shade for a in read]).std()),
     }
 
 
 def real_renders(attributes: ShapeAttributes, count: int, resolution: int, seed: int = 0) -> torch.Tensor:
-    """`count` renders of one caption with the dataset's own jitter (the real data's diversity)."""
-    rng = torch.Generator().manual_seed(seed)
-    renders = []
-    for _ in range(count):
-        dx, dy = ((torch.rand(2, generator=rng) * 2 - 1) * OFFSET_JITTER).tolist()
-        scale = 1 + (float(torch.rand(1, generator=rng)) * 2 - 1) * SCALE_JITTER
-        jittered = ShapeAttributes(
-            attributes.shape,
-            attributes.color,
-            attributes.background,
-            attributes.size,
-            attributes.position,
-            dx,
-            dy,
-            scale,
-        )
-        renders.append(to_tensor(render(jittered, resolution)))
-    return torch.stack(renders)
+    """`count` renders of one caption with the dataset's own free variation (the real data's diversity)."""
+    rng = np.random.default_rng(seed)
+    return torch.stack([to_tensor(render(free_variation(attributes, rng), resolution)) for _ in range(count)])
 
 
 DIVERSITY_SEEDS = 64
@@ -331,9 +319,9 @@ def main() -> None:
         row = "".join(f"{models[n]['scores'][name]:>20.3f}" for n in names)
         print(f"{name:<16}{row}{scores['shuffled_floor'][name]:>16.3f}")
     print(f"\ndiversity over {DIVERSITY_SEEDS} seeds of '{diversity_prompt[0]}'")
-    for key in ("pixel_distance", "offset_std"):
+    for key in real_diversity:
         row = "".join(f"{models[n]['diversity'][key]:>20.4f}" for n in names)
-        print(f"{key:<16}{row}   real renders {real_diversity[key]:.4f}")
+        print(f"{key:<20}{row}   real renders {real_diversity[key]:.4f}")
     payload = {
         "preset": "quickstart",
         "model_overrides": args.model_set,

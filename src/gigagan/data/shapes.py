@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Literal
 
@@ -54,12 +54,19 @@ SPLITS = ("train", "heldout")
 HELDOUT_FRACTION = 0.125
 
 # Geometry, in fractions of the image side. Half-sizes: small 0.10, large 0.17 (+-5% jitter);
-# grid centres at 0.21 / 0.5 / 0.79 (+-0.03 jitter), so a shape never leaves the image and the
-# verifier's thresholds (midpoints) sit far from every rendered value.
+# grid centres at 0.21 / 0.5 / 0.79, so a shape never leaves the image and the verifier's thresholds
+# (midpoints) sit far from every rendered value. A small shape's centre wanders +-0.07 around its grid
+# point, a large one's +-0.03 (it has less room).
 HALF_SIZE = {"small": 0.10, "large": 0.17}
 GRID = (0.21, 0.5, 0.79)
 SCALE_JITTER = 0.05
-OFFSET_JITTER = 0.03
+OFFSET_JITTER = {"small": 0.07, "large": 0.03}
+# The object's and the background's colours each come in a random shade: lightened towards white
+# (shade > 0) or darkened towards black (shade < 0) by up to this fraction. No caption names the
+# shade or the exact offset, so pictures of one caption differ visibly, as real photographs of one
+# caption do, and a model that ignores its noise input draws one of them only. At 0.15 every shaded
+# colour stays at least 1.28x nearer its own palette colour than any other.
+SHADE_JITTER = 0.15
 CROSS_ARM = 1 / 3  # arm thickness as a fraction of the cross's width
 SUPERSAMPLE = 4
 BLUR_SIGMAS = (0.0, 0.5, 0.8, 1.2)  # in pixels: the verifier also tries templates this soft
@@ -75,7 +82,8 @@ FILL_RATIO = {
 
 @dataclass(frozen=True)
 class ShapeAttributes:
-    """What one image shows. Equality compares the captioned attributes only, not the jitter."""
+    """What one image shows. Equality compares the captioned attributes only, not the jitter (offset,
+    scale and shades: what a caption leaves free)."""
 
     shape: str
     color: str
@@ -85,6 +93,8 @@ class ShapeAttributes:
     offset_x: float = field(default=0.0, compare=False)  # jitter of the centre, fraction of the side
     offset_y: float = field(default=0.0, compare=False)
     scale: float = field(default=1.0, compare=False)  # jitter of the size
+    color_shade: float = field(default=0.0, compare=False)  # see SHADE_JITTER
+    background_shade: float = field(default=0.0, compare=False)
 
     def __post_init__(self) -> None:
         for name, value, allowed in (
@@ -152,9 +162,24 @@ def split_triples(split: str) -> tuple[tuple[str, str, str], ...]:
 def _attributes_from_rng(rng: np.random.Generator, triple: tuple[str, str, str]) -> ShapeAttributes:
     size = SIZES[rng.integers(len(SIZES))]
     position = POSITIONS[rng.integers(len(POSITIONS))]
-    offset_x, offset_y = rng.uniform(-OFFSET_JITTER, OFFSET_JITTER, size=2)
+    return free_variation(ShapeAttributes(*triple, size, position), rng)
+
+
+def free_variation(attributes: ShapeAttributes, rng: np.random.Generator) -> ShapeAttributes:
+    """`attributes` with a random draw of what its caption leaves free: the centre's offset, the size's
+    scale and both colours' shades (the dataset's own distribution)."""
+    jitter = OFFSET_JITTER[attributes.size]
+    offset_x, offset_y = rng.uniform(-jitter, jitter, size=2)
     scale = rng.uniform(1 - SCALE_JITTER, 1 + SCALE_JITTER)
-    return ShapeAttributes(*triple, size, position, float(offset_x), float(offset_y), float(scale))
+    color_shade, background_shade = rng.uniform(-SHADE_JITTER, SHADE_JITTER, size=2)
+    return replace(
+        attributes,
+        offset_x=float(offset_x),
+        offset_y=float(offset_y),
+        scale=float(scale),
+        color_shade=float(color_shade),
+        background_shade=float(background_shade),
+    )
 
 
 def sample_attributes(seed: int, index: int, split: str = "train") -> ShapeAttributes:
@@ -259,6 +284,21 @@ def shape_mask(
     return np.asarray(small, dtype=np.float32) / 255.0
 
 
+def shaded(name: str, shade: float) -> np.ndarray:
+    """A palette colour (float32 RGB, 0-255) lightened towards white (`shade` > 0) or darkened towards
+    black (`shade` < 0) by the fraction |shade|."""
+    rgb = np.array(PALETTE[name], dtype=np.float32)
+    return rgb + shade * (255.0 - rgb) if shade > 0 else rgb * (1.0 + shade)
+
+
+def shade_of(rgb: np.ndarray, name: str) -> float:
+    """The shade (see `shaded`) that best explains `rgb` as palette colour `name`."""
+    base = np.array(PALETTE[name], dtype=np.float32)
+    change = float((rgb - base).sum())
+    room = float((255.0 - base).sum() if change > 0 else base.sum())
+    return change / max(room, 1.0)
+
+
 def render(attributes: ShapeAttributes, resolution: int) -> np.ndarray:
     """The picture for `attributes`: uint8 [R, R, 3] (R >= 16)."""
     if resolution < 16:
@@ -272,8 +312,8 @@ def render(attributes: ShapeAttributes, resolution: int) -> np.ndarray:
         half_size,
         resolution,
     )[..., None]
-    background = np.array(PALETTE[attributes.background], dtype=np.float32)
-    color = np.array(PALETTE[attributes.color], dtype=np.float32)
+    background = shaded(attributes.background, attributes.background_shade)
+    color = shaded(attributes.color, attributes.color_shade)
     return np.rint(background + (color - background) * mask).astype(np.uint8)
 
 
@@ -368,8 +408,8 @@ def verify(image: ImageLike) -> ShapeAttributes:
     of the coverage give, for each shape, a size (area / fill ratio) and centre; that shape's
     template is drawn there, also slightly blurred (soft samples), and the smallest squared error
     wins. Size and position are read from the winner, and so are the jitter fields (offset of the
-    centre from its grid point, scale against the nominal size). A blank picture reads as a small centred
-    circle of the palette colour after the background's.
+    centre from its grid point, scale against the nominal size); the shades come from the two colours
+    read. A blank picture reads as a small centred circle of the palette colour after the background's.
     """
     pixels = np.nan_to_num(_as_float_rgb(image), nan=0.0, posinf=255.0, neginf=0.0)  # a diverged model's NaNs
     height, width, _ = pixels.shape
@@ -422,7 +462,8 @@ def verify(image: ImageLike) -> ShapeAttributes:
     position = POSITIONS[3 * row + column]
     offset_x, offset_y = center_x / width - GRID[column], center_y / height - GRID[row]
     scale = half_size / min(height, width) / HALF_SIZE[size]
-    return ShapeAttributes(shape, color, background, size, position, offset_x, offset_y, scale)
+    shades = shade_of(color_rgb, color), shade_of(background_rgb, background)
+    return ShapeAttributes(shape, color, background, size, position, offset_x, offset_y, scale, *shades)
 
 
 ATTRIBUTES = ("shape", "color", "background", "size", "position")
