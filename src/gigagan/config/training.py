@@ -58,6 +58,12 @@ class LossConfig:
     # D's phase judges the G phase's fakes (drawn before G's update, detached) instead of a fresh
     # batch from the updated G: one generator forward less per step
     reuse_generator_fakes: bool = False
+    # diversity-sensitive term (DSGAN, Yang et al. 2019): G is rewarded for drawing different
+    # pictures from different z under one caption, as mean |G(z1) - G(z2)| / mean |z1 - z2| over half
+    # the batch (a second z for each), capped at `diversity_cap` so it asks for spread, not noise.
+    # Against a conditional G that ignores z once its caption fixes most of the picture.
+    diversity_weight: float = 0.0
+    diversity_cap: float = 0.1  # real renders of one `shapes` caption sit near 0.1
     clip_weight: float = 0.2  # CLIP contrastive loss on generated images (needs CLIP weights)
     vision_aided_weight: float = 0.5  # vision-aided discriminator (needs CLIP weights)
     augment: bool = False  # differentiable translation / colour / cutout for small datasets
@@ -131,9 +137,11 @@ register_field_rules(
         "mismatch": FieldRule(choices=MISMATCH_STRATEGIES),
         "fake_pyramid": FieldRule(choices=FAKE_PYRAMIDS),
         "predictions": FieldRule(choices=LOSS_PREDICTIONS),
+        "diversity_cap": POSITIVE,
     }
     | dict.fromkeys(
-        ("matching_aware_weight", "contrastive_weight", "clip_weight", "vision_aided_weight"), NON_NEGATIVE
+        ("matching_aware_weight", "contrastive_weight", "diversity_weight", "clip_weight", "vision_aided_weight"),
+        NON_NEGATIVE,
     ),
 )
 register_field_rules(

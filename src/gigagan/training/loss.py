@@ -191,6 +191,13 @@ def contrastive_loss(
     return torch.stack(terms).mean()
 
 
+def diversity_loss(images: Tensor, other_images: Tensor, z: Tensor, other_z: Tensor, cap: float) -> Tensor:
+    """DSGAN's diversity-sensitive term: minus the mean over pairs of min(mean |image - other| /
+    mean |z - other_z|, cap); images of one caption from two latents each."""
+    ratio = (images - other_images).abs().flatten(1).mean(1) / (z - other_z).abs().mean(1).clamp_min(1e-8)
+    return -ratio.clamp(max=cap).mean()
+
+
 def r1_penalty(score_fn: Callable[[list[Tensor]], Tensor], inputs: list[Tensor]) -> Tensor:
     """R1: per-sample squared norm of d(score)/d(inputs), summed over all inputs; shape [B].
 
@@ -333,9 +340,19 @@ class GigaGANLoss:
             stats[f"{side}/contrastive"] = _item(contrastive)
         return total
 
-    def generate(self, batch: TrainingBatch, z: Tensor) -> list[Tensor]:
+    def generate(self, batch: TrainingBatch, z: Tensor, text: TextEncoding | None = None) -> list[Tensor]:
         """The generator's pyramid for `z` and the batch's captions (an upsampler also reads `batch.low_res`)."""
-        return self.generator(z, text=self._generator_text(batch), noise_mode=self.noise_mode)
+        text = self._generator_text(batch) if text is None else text
+        return self.generator(z, text=text, noise_mode=self.noise_mode)
+
+    def _diversity(self, batch: TrainingBatch, text: TextEncoding, fake: Tensor) -> Tensor:
+        """The diversity-sensitive term on the first half of the batch, whose captions G draws again from
+        the first rows of `batch.z_discriminator` (an independent draw the trainer already makes)."""
+        half = max(len(batch.z) // 2, 1)
+        head = TextEncoding(text.local[:half], text.mask[:half], text.global_[:half])
+        other_z = batch.z_discriminator[:half]
+        other = self.generator(other_z, text=head, noise_mode=self.noise_mode)[0]
+        return diversity_loss(fake[:half], other, batch.z[:half], other_z, self.config.diversity_cap)
 
     def extra_generator_terms(self, batch: TrainingBatch, fake: list[Tensor]) -> tuple[Tensor | None, dict[str, float]]:
         """Further weighted G loss terms beyond the GAN ones (none here; the upsampler adds a perceptual loss)."""
@@ -352,7 +369,8 @@ class GigaGANLoss:
         device = batch.z.device
         with self._autocast(device):
             _, t_d = self._text(batch)
-            fake = self.generate(batch, batch.z)
+            text = self._generator_text(batch)
+            fake = self.generate(batch, batch.z, text)
             if self.config.reuse_generator_fakes:
                 batch.generator_fakes = [level.detach().float() for level in fake]
             matching = self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any())
@@ -371,6 +389,10 @@ class GigaGANLoss:
                 clip = self.clip_loss(fake[0].float(), batch.captions)
                 total = total + self.config.clip_weight * clip
                 stats["G/clip"] = _item(clip)
+            if self.config.diversity_weight > 0:
+                diversity = self._diversity(batch, text, fake[0])
+                total = total + self.config.diversity_weight * diversity
+                stats["G/diversity"] = _item(diversity)
             extra, extra_stats = self.extra_generator_terms(batch, fake)
             if extra is not None:
                 total = total + extra

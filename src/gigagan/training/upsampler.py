@@ -40,6 +40,7 @@ from gigagan.config import (
 )
 from gigagan.config.upsampler import UpsamplerModelConfig
 from gigagan.errors import GigaGANError
+from gigagan.models.text import TextEncoding
 from gigagan.models.upsampler import Upsampler, UpsamplerDiscriminator
 from gigagan.training.degrade import RESIZE_MODES, Degradation, make_low_res, resize, sample_rng
 from gigagan.training.loop import Trainer
@@ -107,14 +108,17 @@ class UpsamplerLoss(GigaGANLoss):
         autocast_dtype: torch.dtype | None = None,
         noise_mode: str = "random",
     ) -> None:
+        if config.diversity_weight > 0:
+            raise GigaGANError("loss.diversity_weight is for the text-to-image generator, not the upsampler")
         super().__init__(upsampler, discriminator, config, autocast_dtype=autocast_dtype, noise_mode=noise_mode)  # type: ignore[arg-type]
         self.perceptual = perceptual
         self.perceptual_weight = perceptual_weight
 
-    def generate(self, batch: TrainingBatch, z: Tensor) -> list[Tensor]:
+    def generate(self, batch: TrainingBatch, z: Tensor, text: TextEncoding | None = None) -> list[Tensor]:
         if batch.low_res is None:
             raise ValueError("upsampler training batches need low_res inputs")
-        return self.generator(batch.low_res, z, text=self._generator_text(batch), noise_mode=self.noise_mode)
+        text = self._generator_text(batch) if text is None else text
+        return self.generator(batch.low_res, z, text=text, noise_mode=self.noise_mode)
 
     def extra_generator_terms(self, batch: TrainingBatch, fake: list[Tensor]) -> tuple[Tensor | None, dict[str, float]]:
         if self.perceptual_weight <= 0:
