@@ -11,19 +11,25 @@ from PIL import Image
 
 from gigagan.data.shapes import (
     COLORS,
+    OFFSET_JITTER,
     OPTIONAL_ATTRIBUTES,
+    PALETTE,
     POSITIONS,
+    SHADE_JITTER,
     SHAPES,
     SIZES,
     ShapeAttributes,
     ShapesDataset,
     attribute_accuracy,
     caption,
+    free_variation,
     heldout_prompts,
     open_caption_omissions,
     parse_caption,
     render,
     sample_attributes,
+    shade_of,
+    shaded,
     split_triples,
     to_tensor,
     verify,
@@ -176,3 +182,33 @@ def test_verifier_reads_degenerate_pictures_without_crashing() -> None:
     assert verify(nan_image).shape in SHAPES
     all_nan = verify(torch.full((3, 32, 32), float("nan")))
     assert (all_nan.shape, all_nan.size, all_nan.position) == ("circle", "small", "center")  # reads as blank
+
+
+def test_what_a_caption_leaves_free_varies_visibly_and_reads_back() -> None:
+    rng = np.random.default_rng(0)
+    base = ShapeAttributes("triangle", "yellow", "purple", "small", "center")
+    drawn = [free_variation(base, rng) for _ in range(200)]
+    assert all(a == base for a in drawn)  # the captioned attributes never change
+    for name in ("color_shade", "background_shade"):
+        values = np.array([getattr(a, name) for a in drawn])
+        assert values.min() >= -SHADE_JITTER and values.max() <= SHADE_JITTER and values.std() > SHADE_JITTER / 3
+    offsets = np.array([[a.offset_x, a.offset_y] for a in drawn])
+    assert np.abs(offsets).max() <= OFFSET_JITTER["small"] and offsets.std() > OFFSET_JITTER["small"] / 3
+    pictures = np.stack([render(a, 32) for a in drawn[:16]]).astype(np.float32) / 255
+    pairwise = np.abs(pictures[:, None] - pictures[None]).mean(axis=(2, 3, 4))
+    assert pairwise[~np.eye(16, dtype=bool)].mean() > 0.03  # not one picture with a pixel of jitter
+    for attributes in drawn[:50]:
+        read = verify(render(attributes, 32))
+        assert read == attributes
+        assert abs(read.color_shade - attributes.color_shade) < 0.02
+        assert abs(read.background_shade - attributes.background_shade) < 0.02
+
+
+@pytest.mark.parametrize("shade", [-SHADE_JITTER, -0.05, 0.0, 0.07, SHADE_JITTER])
+def test_shades_invert_and_stay_nearest_their_own_colour(shade: float) -> None:
+    palette = np.array(list(PALETTE.values()), dtype=np.float32)
+    for name in COLORS:
+        rgb = shaded(name, shade)
+        assert shade_of(rgb, name) == pytest.approx(shade, abs=1e-4)
+        distances = np.linalg.norm(palette - rgb, axis=1)
+        assert COLORS[int(np.argmin(distances))] == name

@@ -18,7 +18,13 @@ from gigagan.errors import GigaGANError
 from gigagan.models import Discriminator, Generator
 from gigagan.models.clip import CLIPTokenizer, clip_architecture, clip_image_size, clip_preprocess
 from gigagan.training import GigaGANLoss, TrainingBatch, mismatched_captions, mismatched_indices, r1_penalty
-from gigagan.training.loss import CLIPContrastiveLoss, adversarial_loss, contrastive_loss, relativistic_loss
+from gigagan.training.loss import (
+    CLIPContrastiveLoss,
+    adversarial_loss,
+    contrastive_loss,
+    diversity_loss,
+    relativistic_loss,
+)
 
 
 @settings(max_examples=50, deadline=None)
@@ -444,3 +450,33 @@ def test_r2_penalises_the_gradient_at_the_fakes_too(tiny: ModelConfig) -> None:
     interval = LossConfig().r1_interval
     expected = r1_only + stats["D/r2_penalty"] / 2 * interval
     torch.testing.assert_close(both.detach(), expected.detach(), rtol=1e-4, atol=1e-6)
+
+
+def test_diversity_loss_is_the_capped_image_to_latent_distance_ratio() -> None:
+    images = torch.zeros(2, 3, 4, 4)
+    other = torch.stack([torch.full((3, 4, 4), 0.02), torch.full((3, 4, 4), 0.5)])
+    z, other_z = torch.zeros(2, 8), torch.full((2, 8), 0.5)
+    # ratios 0.02 / 0.5 = 0.04 and 0.5 / 0.5 = 1 (capped at 0.1)
+    torch.testing.assert_close(diversity_loss(images, other, z, other_z, cap=0.1), torch.tensor(-(0.04 + 0.1) / 2))
+
+
+def test_diversity_weight_rewards_g_for_spreading_its_latents(tiny: ModelConfig) -> None:
+    torch.manual_seed(0)
+    generator, discriminator = Generator(tiny.generator), Discriminator(tiny.discriminator)
+    batch = make_batch(generator, ["a red circle", "a blue square", "a green star", "a white cross"])
+    _, plain = GigaGANLoss(generator, discriminator, LossConfig(), noise_mode="const").generator_loss(batch)
+    assert "G/diversity" not in plain
+    loss = GigaGANLoss(generator, discriminator, LossConfig(diversity_weight=2.0), noise_mode="const")
+    _, stats = loss.generator_loss(batch)
+    assert stats["G/total"] == pytest.approx(plain["G/total"] + 2.0 * stats["G/diversity"], rel=1e-4)
+    text = loss._generator_text(batch)
+    head = dataclasses.replace(text, local=text.local[:2], mask=text.mask[:2], global_=text.global_[:2])
+    first = generator(batch.z[:2], text=head, noise_mode="const")[0]
+    second = generator(batch.z_discriminator[:2], text=head, noise_mode="const")[0]
+    expected = diversity_loss(first, second, batch.z[:2], batch.z_discriminator[:2], LossConfig().diversity_cap)
+    assert stats["G/diversity"] == pytest.approx(float(expected), rel=1e-4)
+    generator.zero_grad()
+    # at initialisation the pictures of two latents differ by more than the cap, where the term is flat
+    diversity_loss(first, second, batch.z[:2], batch.z_discriminator[:2], cap=1e3).backward()
+    z_columns = generator.mapping.layers[0].weight.grad[:, : tiny.generator.z_dim]
+    assert z_columns.abs().sum() > 0  # the term reaches the weights that read z
