@@ -18,6 +18,18 @@ from gigagan.config.training import TrainConfig
 from gigagan.config.validation import config_from_dict, config_to_dict
 from gigagan.errors import GigaGANError
 
+__all__ = [
+    "DEFAULT_PRESET",
+    "PRESETS",
+    "PRESET_TRAINING",
+    "PresetRegistry",
+    "get_preset",
+    "list_presets",
+    "preset_training",
+    "toy_clip",
+    "with_overrides",
+]
+
 T = TypeVar("T")
 PresetT = TypeVar("PresetT")
 

@@ -39,6 +39,16 @@ from gigagan.config.presets import PresetRegistry, toy_clip
 from gigagan.config.validation import POSITIVE, FieldRule, at_least, check_fields, register_field_rules
 from gigagan.errors import GigaGANError
 
+__all__ = [
+    "DEFAULT_UPSAMPLER_PRESET",
+    "UPSAMPLER_PRESETS",
+    "UpsamplerConfig",
+    "UpsamplerDiscriminatorConfig",
+    "UpsamplerModelConfig",
+    "get_upsampler_preset",
+    "list_upsampler_presets",
+]
+
 DEFAULT_UPSAMPLER_PRESET = "upsampler-tiny"  # of `gigagan train-upsampler`
 
 
