@@ -52,6 +52,15 @@ def toy_clip(model_name: str, width: int, layers: int, heads: int, image_size: i
     )
 
 
+# the discriminator fields of its text conditioning and heads (DiscriminatorConfig and UpsamplerDiscriminatorConfig)
+TEXT_HEAD_FIELDS = ("text_width", "text_layers", "text_heads", "t_dim", "head_channels", "attention_head_dim")
+
+
+def fields_of(config: Any, *names: str) -> dict[str, Any]:
+    """The named fields of a config, as keyword arguments for another config that shares them."""
+    return {name: getattr(config, name) for name in names}
+
+
 def _tiny() -> ModelConfig:
     clip = toy_clip("ViT-B-32", width=32, layers=1, heads=2)
     text = TextEncoderConfig(clip=clip, clip_layer=-1, num_layers=1, num_heads=2, ff_mult=2)
