@@ -89,7 +89,6 @@ def _totals_table(parts: dict[str, int], totals: dict[str, int], frozen: int) ->
 
 
 def _upsampler_info(preset: str, as_json: bool) -> None:
-
     from gigagan.models.summary import summarize_upsampler
 
     config = get_upsampler_preset(preset)
