@@ -24,7 +24,7 @@ from gigagan.cli.options import (
     check_count,
     choices_type,
     finite_float,
-    parse_levels,
+    levels_option,
     parse_seeds,
     parse_space,
     read_prompts,
@@ -198,13 +198,7 @@ def style_mix_command(
     prompt: Annotated[str, typer.Option(help="The prompt of every image.")],
     row_seeds: Annotated[str, typer.Option(help="Seeds of the rows (e.g. 0,1,2 or 0-3).")] = "0-3",
     column_seeds: Annotated[str, typer.Option(help="Seeds of the columns, whose styles are mixed in.")] = "4-7",
-    levels: Annotated[
-        str,
-        typer.Option(
-            help="Levels taken from the column seed: coarse, middle, fine or resolutions (8,16), comma-separated.",
-            parser=parse_levels,
-        ),
-    ] = "coarse",
+    levels: Annotated[str, levels_option("the column seed", "8,16")] = "coarse",
     truncation_psi: PsiOption = 1.0,
     device: DeviceOption = "auto",
     dtype: DtypeOption = "float32",
@@ -228,13 +222,7 @@ def prompt_mix_command(
         list[str] | None, typer.Option(help="Prompt B for the fine levels (repeat for several).")
     ] = None,
     seeds: Annotated[str, typer.Option(help="Seeds, one row each (e.g. 0,1,2 or 0-3).")] = "0-3",
-    levels: Annotated[
-        str,
-        typer.Option(
-            help="Levels taken from prompt B: coarse, middle, fine or resolutions (16,32), comma-separated.",
-            parser=parse_levels,
-        ),
-    ] = "middle,fine",
+    levels: Annotated[str, levels_option("prompt B", "16,32")] = "middle,fine",
     truncation_psi: PsiOption = 1.0,
     device: DeviceOption = "auto",
     dtype: DtypeOption = "float32",

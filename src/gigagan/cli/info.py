@@ -42,41 +42,38 @@ def presets() -> None:
     _print(table)
 
 
-def _synthesis_table(title: str, levels: list[dict[str, Any]]) -> Table:
+def _levels_table(title: str, columns: tuple[str, ...], levels: list[dict[str, Any]]) -> Table:
+    """A table of one row per level: each column shows the level's entry of its name ("conv layers":
+    conv_layers; "kernels in bank": kernels), resolutions as RxR, parameters in millions, flags as yes/no."""
     from rich.table import Table
 
     table = Table(title=title)
-    for column in ("resolution", "channels", "kernels in bank", "conv layers", "attention blocks", "ws", "params"):
+    keys = [{"kernels in bank": "kernels"}.get(column, column.replace(" ", "_")) for column in columns]
+    for column in columns:
         table.add_column(column, justify="right")
     for level in levels:
-        table.add_row(
-            f"{level['resolution']}x{level['resolution']}",
-            str(level["channels"]),
-            str(level["kernels"]),
-            str(level["conv_layers"]),
-            str(level["attention_blocks"]),
-            str(level["ws"]),
-            _millions(level["params"]),
-        )
+        table.add_row(*(_cell(key, level[key]) for key in keys))
     return table
+
+
+def _cell(key: str, value: Any) -> str:
+    if key == "resolution":
+        return f"{value}x{value}"
+    if key == "params":
+        return _millions(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _synthesis_table(title: str, levels: list[dict[str, Any]]) -> Table:
+    columns = ("resolution", "channels", "kernels in bank", "conv layers", "attention blocks", "ws", "params")
+    return _levels_table(title, columns, levels)
 
 
 def _discriminator_table(title: str, levels: list[dict[str, Any]]) -> Table:
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in ("resolution", "channels", "residual blocks", "attention", "predictions", "params"):
-        table.add_column(column, justify="right")
-    for level in levels:
-        table.add_row(
-            f"{level['resolution']}x{level['resolution']}",
-            str(level["channels"]),
-            str(level["residual_blocks"]),
-            "yes" if level["attention"] else "no",
-            str(level["predictions"]),
-            _millions(level["params"]),
-        )
-    return table
+    columns = ("resolution", "channels", "residual blocks", "attention", "predictions", "params")
+    return _levels_table(title, columns, levels)
 
 
 def _totals_table(parts: dict[str, int], totals: dict[str, int], frozen: int) -> Table:
@@ -92,8 +89,6 @@ def _totals_table(parts: dict[str, int], totals: dict[str, int], frozen: int) ->
 
 
 def _upsampler_info(preset: str, as_json: bool) -> None:
-    from rich.table import Table
-
     from gigagan.models.summary import summarize_upsampler
 
     config = get_upsampler_preset(preset)
@@ -102,20 +97,23 @@ def _upsampler_info(preset: str, as_json: bool) -> None:
         payload = {"preset": preset, **dataclasses.asdict(summary), "config": config_to_dict(config)}
         typer.echo(json.dumps(payload, indent=2))
         return
-    encoder = Table(title=f"Upsampler encoder ({preset}, {summary.input_resolution}px input)")
-    for column in ("resolution", "channels", "residual blocks", "params"):
-        encoder.add_column(column, justify="right")
-    for level in summary.encoder_levels:
-        size = f"{level['resolution']}x{level['resolution']}"
-        encoder.add_row(size, str(level["channels"]), str(level["residual_blocks"]), _millions(level["params"]))
-    _print(encoder)
+    title = f"Upsampler encoder ({preset}, {summary.input_resolution}px input)"
+    _print(_levels_table(title, ("resolution", "channels", "residual blocks", "params"), summary.encoder_levels))
     title = f"Upsampler decoder ({summary.scale_factor}x to {summary.resolution}px, {summary.num_ws} w+ rows)"
-    _print(_synthesis_table(title, summary.decoder_levels))
-    title = f"Upsampler discriminator ({summary.num_predictions} multi-scale predictions, minibatch-std)"
-    _print(_discriminator_table(title, summary.discriminator_levels))
+    d_title = f"Upsampler discriminator ({summary.num_predictions} multi-scale predictions, minibatch-std)"
     parts = {f"U {k}": v for k, v in summary.upsampler_parts.items()}
-    parts |= {f"D {k}": v for k, v in summary.discriminator_parts.items()}
     totals = {"upsampler": summary.upsampler_params, "discriminator": summary.upsampler_discriminator_params}
+    _print_networks(summary, (title, d_title), summary.decoder_levels, parts, totals)
+
+
+def _print_networks(
+    summary: Any, titles: tuple[str, str], levels: list[dict[str, Any]], parts: dict[str, int], totals: dict[str, int]
+) -> None:
+    """The tables of a generator or upsampler and its discriminator (`titles`): their levels, then their
+    parameters by part (`parts`: the first network's, with its letter) and in total (`totals`)."""
+    _print(_synthesis_table(titles[0], levels))
+    _print(_discriminator_table(titles[1], summary.discriminator_levels))
+    parts = parts | {f"D {k}": v for k, v in summary.discriminator_parts.items()}
     _print(_totals_table(parts, totals, summary.frozen_clip_params))
 
 
@@ -161,10 +159,7 @@ def info(
         typer.echo(json.dumps(payload, indent=2))
         return
     title = f"Generator ({preset}, {summary.resolution}px, {summary.num_ws} w+ rows)"
-    _print(_synthesis_table(title, summary.generator_levels))
-    title = f"Discriminator ({summary.num_predictions} multi-scale predictions)"
-    _print(_discriminator_table(title, summary.discriminator_levels))
+    d_title = f"Discriminator ({summary.num_predictions} multi-scale predictions)"
     parts = {f"G {k}": v for k, v in summary.generator_parts.items()}
-    parts |= {f"D {k}": v for k, v in summary.discriminator_parts.items()}
     totals = {"generator": summary.generator_params, "discriminator": summary.discriminator_params}
-    _print(_totals_table(parts, totals, summary.frozen_clip_params))
+    _print_networks(summary, (title, d_title), summary.generator_levels, parts, totals)

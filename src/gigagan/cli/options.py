@@ -310,6 +310,12 @@ BatchOption = Annotated[int, typer.Option(help="Images per forward pass.")]
 ScaleOption = Annotated[int | None, typer.Option(help="Scale grid cells up by this factor (default: to >= 96px).")]
 
 
+def levels_option(source: str, example: str) -> Any:
+    """The --levels option of a mixing command: the levels whose w rows come from `source`."""
+    help = f"Levels taken from {source}: coarse, middle, fine or resolutions ({example}), comma-separated."
+    return typer.Option(help=help, parser=parse_levels)
+
+
 # ---------------------------------------------------------------------------- sampling values
 
 

@@ -6,7 +6,7 @@ Every user mistake is a GigaGANError: one line on stderr, exit code 2 (see `giga
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,18 +15,14 @@ from gigagan.cli.options import (
     ConfigFileOption,
     DeviceOption,
     DtypeOption,
-    ProcessesOption,
-    ProgressOption,
-    ResumeOption,
     RunDirOption,
-    TrainDeviceOption,
     choice_parser,
     choices_type,
     field_parser,
     training_option,
     upsampler_preset_names,
 )
-from gigagan.cli.train import apply_training_options, notice_builtin_data
+from gigagan.cli.train import apply_training_options, notice_builtin_data, training_command
 from gigagan.config import DEFAULT_UPSAMPLER_PRESET, TrainConfig
 from gigagan.errors import GigaGANError
 
@@ -93,6 +89,7 @@ UP["seed"] = training_option("seed", TrainConfig, help="Random seed (also keys t
 UP["lr_generator"] = training_option("lr_generator", TrainConfig, help="Upsampler learning rate.")
 
 
+@training_command(UP)
 def train_upsampler(
     out: RunDirOption,
     preset: Annotated[
@@ -112,15 +109,6 @@ def train_upsampler(
         ),
     ] = None,
     config_file: ConfigFileOption = None,
-    max_steps: Annotated[int | None, UP["max_steps"]] = None,
-    max_minutes: Annotated[float | None, UP["max_minutes"]] = None,
-    batch_size: Annotated[int | None, UP["batch_size"]] = None,
-    seed: Annotated[int | None, UP["seed"]] = None,
-    lr_generator: Annotated[float | None, UP["lr_generator"]] = None,
-    lr_discriminator: Annotated[float | None, UP["lr_discriminator"]] = None,
-    r1_gamma: Annotated[float | None, UP["loss.r1_gamma"]] = None,
-    r1_interval: Annotated[int | None, UP["loss.r1_interval"]] = None,
-    matching_weight: Annotated[float | None, UP["loss.matching_aware_weight"]] = None,
     perceptual_weight: Annotated[
         float | None,
         typer.Option(
@@ -155,19 +143,7 @@ def train_upsampler(
         typer.Option("--unconditional/--conditional", help="Train with the empty prompt.", show_default="conditional"),
     ] = None,
     augment: Annotated[bool | None, UP["loss.augment"]] = None,
-    bf16: Annotated[bool | None, UP["bf16"]] = None,
-    grad_checkpointing: Annotated[bool | None, UP["grad_checkpointing"]] = None,
-    checkpoint_every: Annotated[int | None, UP["checkpoint_every"]] = None,
-    sample_every: Annotated[int | None, UP["sample_every"]] = None,
-    log_every: Annotated[int | None, UP["log_every"]] = None,
-    keep: Annotated[int | None, UP["keep_checkpoints"]] = None,
-    num_workers: Annotated[int | None, UP["num_workers"]] = None,
-    caption_template: Annotated[str | None, UP["caption_template"]] = None,
-    deterministic: Annotated[bool | None, UP["deterministic"]] = None,
-    resume: ResumeOption = False,
-    device: TrainDeviceOption = "auto",
-    processes: ProcessesOption = 1,
-    progress: ProgressOption = True,
+    **shared: Any,
 ) -> None:
     """Train a GigaGAN upsampler and its discriminator on high-resolution images (the low-resolution inputs
     are made from them). Checkpoints hold upsampler, upsampler_ema and upsampler_discriminator weights;
@@ -176,16 +152,18 @@ def train_upsampler(
 
     from gigagan.training.runs import UPSAMPLER, check_training, run_configs, run_trainer
 
-    options = dict(locals())
-    run = run_configs(UPSAMPLER, out, resume, config_file, preset)
+    options = {**locals(), **shared}
+    run = run_configs(UPSAMPLER, out, shared["resume"], config_file, preset)
     training = apply_training_options(run.training, options, UPSAMPLER_OPTION_FIELDS)
     if input_noise is not None:
         training = dataclasses.replace(training, input_noise=_noise_range(input_noise))
     check_training(run.model, training, UPSAMPLER.resolution(run.model))
     training.check()
     notice_builtin_data(training, data, run.file, run.saved)
-    trainer = UPSAMPLER.trainer_class
-    run_trainer(run.model, training, out, run.checkpoint, device, progress, processes=processes, trainer_class=trainer)
+    trainer, device, progress = UPSAMPLER.trainer_class, shared["device"], shared["progress"]
+    run_trainer(
+        run.model, training, out, run.checkpoint, device, progress, processes=shared["processes"], trainer_class=trainer
+    )
 
 
 def upsample(

@@ -26,6 +26,18 @@ from gigagan.config.validation import (
 )
 from gigagan.errors import GigaGANError
 
+__all__ = [
+    "DISCRIMINATOR_DOWNSAMPLE_MODES",
+    "DISCRIMINATOR_INPUT_MODES",
+    "TEXT_CLIP_FEATURES",
+    "CLIPConfig",
+    "DiscriminatorConfig",
+    "GeneratorConfig",
+    "ModelConfig",
+    "TextEncoderConfig",
+    "VisionAidedConfig",
+]
+
 TEXT_CLIP_FEATURES = ("layer", "token_embeddings")  # gigagan.models.text.CLIP_FEATURES (a test keeps them equal)
 
 

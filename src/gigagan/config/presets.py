@@ -18,6 +18,18 @@ from gigagan.config.training import TrainConfig
 from gigagan.config.validation import config_from_dict, config_to_dict
 from gigagan.errors import GigaGANError
 
+__all__ = [
+    "DEFAULT_PRESET",
+    "PRESETS",
+    "PRESET_TRAINING",
+    "PresetRegistry",
+    "get_preset",
+    "list_presets",
+    "preset_training",
+    "toy_clip",
+    "with_overrides",
+]
+
 T = TypeVar("T")
 PresetT = TypeVar("PresetT")
 
@@ -38,6 +50,15 @@ def toy_clip(model_name: str, width: int, layers: int, heads: int, image_size: i
             "head_width": width // heads,
         },
     )
+
+
+# the discriminator fields of its text conditioning and heads (DiscriminatorConfig and UpsamplerDiscriminatorConfig)
+TEXT_HEAD_FIELDS = ("text_width", "text_layers", "text_heads", "t_dim", "head_channels", "attention_head_dim")
+
+
+def fields_of(config: Any, *names: str) -> dict[str, Any]:
+    """The named fields of a config, as keyword arguments for another config that shares them."""
+    return {name: getattr(config, name) for name in names}
 
 
 def _tiny() -> ModelConfig:

@@ -16,6 +16,15 @@ from gigagan.config.validation import (
 )
 from gigagan.errors import GigaGANError
 
+__all__ = [
+    "FAKE_PYRAMIDS",
+    "LOSS_PREDICTIONS",
+    "MISMATCH_STRATEGIES",
+    "NOISE_MODES",
+    "LossConfig",
+    "TrainConfig",
+]
+
 NOISE_MODES = ("random", "const", "none")
 
 

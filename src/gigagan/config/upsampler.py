@@ -35,9 +35,19 @@ import math
 from dataclasses import dataclass, field
 
 from gigagan.config.model import CLIPConfig, TextEncoderConfig
-from gigagan.config.presets import PresetRegistry, toy_clip
+from gigagan.config.presets import TEXT_HEAD_FIELDS, PresetRegistry, fields_of, get_preset
 from gigagan.config.validation import POSITIVE, FieldRule, at_least, check_fields, register_field_rules
 from gigagan.errors import GigaGANError
+
+__all__ = [
+    "DEFAULT_UPSAMPLER_PRESET",
+    "UPSAMPLER_PRESETS",
+    "UpsamplerConfig",
+    "UpsamplerDiscriminatorConfig",
+    "UpsamplerModelConfig",
+    "get_upsampler_preset",
+    "list_upsampler_presets",
+]
 
 DEFAULT_UPSAMPLER_PRESET = "upsampler-tiny"  # of `gigagan train-upsampler`
 
@@ -208,35 +218,25 @@ register_field_rules(
 
 
 def _upsampler_tiny() -> UpsamplerModelConfig:
-    clip = toy_clip("ViT-B-32", width=32, layers=1, heads=2)
-    text = TextEncoderConfig(clip=clip, clip_layer=-1, num_layers=1, num_heads=2, ff_mult=2)
+    # the tiny text-to-image preset's text encoder, mapping and discriminator text head, at 16 -> 64 px
+    tiny = get_preset("tiny")
     upsampler = UpsamplerConfig(
         input_resolution=16,
         scale_factor=4,
-        z_dim=16,
-        w_dim=32,
-        mapping_layers=2,
-        text=text,
         encoder_channels=[16, 32],
         encoder_blocks=[1, 1],
         channels=[32, 16, 16, 8],  # 8, 16, 32, 64
         blocks=[1, 1, 1, 1],
         kernels=[2, 2, 1, 1],
         attention=[True, False, False, False],
-        attention_head_dim=8,
-        ff_mult=2,
+        **fields_of(tiny.generator, "z_dim", "w_dim", "mapping_layers", "text", "attention_head_dim", "ff_mult"),
     )
     discriminator = UpsamplerDiscriminatorConfig(
         resolution=64,
         channels=[32, 16, 16, 8],
         blocks=[1, 1, 1, 1],
         attention=[False, False, False, False],
-        text_width=32,
-        text_layers=1,
-        text_heads=2,
-        t_dim=32,
-        head_channels=16,
-        attention_head_dim=8,
+        **fields_of(tiny.discriminator, *TEXT_HEAD_FIELDS),
     )
     return UpsamplerModelConfig(upsampler, discriminator)
 

@@ -19,6 +19,28 @@ from typing import Any, TypeVar
 
 from gigagan.errors import GigaGANError
 
+__all__ = [
+    "FIELD_RULES",
+    "NON_EMPTY",
+    "NON_NEGATIVE",
+    "POSITIVE",
+    "PROBABILITY",
+    "RESOLUTION",
+    "FieldRule",
+    "at_least",
+    "check_fields",
+    "check_per_level",
+    "check_resolution",
+    "check_value",
+    "config_from_dict",
+    "config_to_dict",
+    "config_to_json",
+    "describe_allowed",
+    "field_hints",
+    "field_rule",
+    "register_field_rules",
+]
+
 T = TypeVar("T")
 
 

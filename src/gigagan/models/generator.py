@@ -16,7 +16,7 @@ from einops import rearrange
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from gigagan.config import GeneratorConfig
+from gigagan.config import GeneratorConfig, UpsamplerConfig
 from gigagan.models.clip import CLIPTokenizer
 from gigagan.models.pretrained import PretrainedModel
 from gigagan.models.text import TextEncoder, TextEncoding
@@ -207,7 +207,31 @@ class SynthesisNetwork(nn.Module):
         return pyramid[::-1]
 
 
-class Generator(PretrainedModel):
+class TextConditionedModel(PretrainedModel):
+    """What the generator and the upsampler share: their checked config, the text encoder T, the mapping
+    network M (z, T's global feature -> w) and a CLIP tokenizer, built when first used."""
+
+    def __init__(self, config: GeneratorConfig | UpsamplerConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.text_encoder = TextEncoder(config.text)
+        self.mapping = MappingNetwork(
+            config.z_dim, self.text_encoder.width, config.w_dim, config.mapping_layers, config.mapping_lr_multiplier
+        )
+        self._tokenizer: CLIPTokenizer | None = None
+
+    @property
+    def tokenizer(self) -> CLIPTokenizer:
+        if self._tokenizer is None:
+            self._tokenizer = CLIPTokenizer(self.config.text.clip)
+        return self._tokenizer
+
+    def encode_text(self, token_ids: Tensor) -> TextEncoding:
+        return self.text_encoder(token_ids)
+
+
+class Generator(TextConditionedModel):
     """G(z, prompt) -> image pyramid. `forward` runs the whole path; its parts are public for the
     latent-space tools: `encode_text`, `map` (z -> w+), `synthesis` (w+ -> pyramid)."""
 
@@ -216,31 +240,15 @@ class Generator(PretrainedModel):
     weights_names = ("generator_ema.safetensors", "generator.safetensors")
 
     def __init__(self, config: GeneratorConfig) -> None:
-        super().__init__()
-        config.validate()
-        self.config = config
-        self.text_encoder = TextEncoder(config.text)
-        self.mapping = MappingNetwork(
-            config.z_dim, self.text_encoder.width, config.w_dim, config.mapping_layers, config.mapping_lr_multiplier
-        )
+        super().__init__(config)
         self.synthesis = SynthesisNetwork(config, self.text_encoder.width)
-        self._tokenizer: CLIPTokenizer | None = None
 
     @property
     def num_ws(self) -> int:
         return self.synthesis.num_ws
 
-    @property
-    def tokenizer(self) -> CLIPTokenizer:
-        if self._tokenizer is None:
-            self._tokenizer = CLIPTokenizer(self.config.text.clip)
-        return self._tokenizer
-
     def tokenize(self, prompts: str | list[str]) -> Tensor:
         return self.tokenizer(prompts).to(self.synthesis.const.device)
-
-    def encode_text(self, token_ids: Tensor) -> TextEncoding:
-        return self.text_encoder(token_ids)
 
     def map(self, z: Tensor, text: TextEncoding, truncation_psi: float = 1.0, w_center: Tensor | None = None) -> Tensor:
         """z [B, z_dim] -> w+ [B, num_ws, w_dim], optionally truncated toward `w_center` ([B or 1, w_dim])."""

@@ -32,11 +32,9 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from gigagan.config.upsampler import UpsamplerConfig, UpsamplerDiscriminatorConfig
-from gigagan.models.clip import CLIPTokenizer
 from gigagan.models.discriminator import DownsampleBlock, MultiScaleDiscriminator, ResidualBlock
-from gigagan.models.generator import AttentionBlock, MappingNetwork, NoiseMode, ToRGB
-from gigagan.models.pretrained import PretrainedModel
-from gigagan.models.text import TextEncoder, TextEncoding
+from gigagan.models.generator import AttentionBlock, NoiseMode, TextConditionedModel, ToRGB
+from gigagan.models.text import TextEncoding
 from gigagan.nn import AdaptiveModulatedConv2d, EqualConv2d, image_pyramid, upsample2x
 from gigagan.nn.equalized import leaky_relu_gain
 
@@ -199,7 +197,7 @@ def input_pyramid(images: Tensor, num_downsamples: int) -> list[Tensor]:
     return image_pyramid(images, num_downsamples + 1)[::-1]
 
 
-class Upsampler(PretrainedModel):
+class Upsampler(TextConditionedModel):
     """U(low-res image, z, prompt) -> image pyramid [finest (= input x scale_factor), ..., bottleneck].
 
     `forward` runs the whole path; `encode_text`, `map` (z -> w+) and `synthesize` (image, w+, text
@@ -211,14 +209,8 @@ class Upsampler(PretrainedModel):
     weights_names = ("upsampler_ema.safetensors", "upsampler.safetensors")
 
     def __init__(self, config: UpsamplerConfig) -> None:
-        super().__init__()
-        config.validate()
-        self.config = config
-        self.text_encoder = TextEncoder(config.text)
+        super().__init__(config)
         text_dim = self.text_encoder.width
-        self.mapping = MappingNetwork(
-            config.z_dim, text_dim, config.w_dim, config.mapping_layers, config.mapping_lr_multiplier
-        )
         self.encoder = nn.ModuleList()
         in_channels = 3
         for index, (channels, blocks) in enumerate(zip(config.encoder_channels, config.encoder_blocks)):
@@ -240,24 +232,14 @@ class Upsampler(PretrainedModel):
         self.ws_per_level = [level.num_ws for level in self.decoder]
         self.num_ws = sum(self.ws_per_level)
         self.gradient_checkpointing = False  # recompute each decoder level in backward to save memory
-        self._tokenizer: CLIPTokenizer | None = None
 
     @property
     def device(self) -> torch.device:
         return self.decoder[0].to_rgb.bias.device
 
-    @property
-    def tokenizer(self) -> CLIPTokenizer:
-        if self._tokenizer is None:
-            self._tokenizer = CLIPTokenizer(self.config.text.clip)
-        return self._tokenizer
-
     def tokenize(self, prompts: str | list[str]) -> Tensor:
         """CLIP token ids [B, 77]; the empty prompt "" is the unconditional mode."""
         return self.tokenizer(prompts).to(self.device)
-
-    def encode_text(self, token_ids: Tensor) -> TextEncoding:
-        return self.text_encoder(token_ids)
 
     def ws_slices(self) -> list[slice]:
         """Rows of w+ each decoder level reads, coarsest level first."""

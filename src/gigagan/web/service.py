@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,11 +232,7 @@ class Studio:
         text = single_prompt(prompt, self.limits)
         rows = parse_seed_list(row_seeds, "row seeds", self.limits)
         columns = parse_seed_list(column_seeds, "column seeds", self.limits)
-        spec = self._levels(levels)
-        psi = check_psi(truncation_psi)
-        with self._request("style-mix") as folder:
-            write_style_mix(self.pipe, folder, text, rows, columns, spec, psi, self.scale, write_cells=False)
-        return self._mix_grid(folder / "style-mix", spec)
+        return self._mixing_figure("style-mix", write_style_mix, levels, truncation_psi, text, rows, columns)
 
     def prompt_mix(self, prompt: Any, fine_prompts: Any, seeds: Any, levels: Any, truncation_psi: Any) -> MixGrid:
         """The prompt-mixing grid (paper fig. 8): prompt A's coarse levels, each prompt B's `levels`."""
@@ -245,11 +241,16 @@ class Studio:
         if len(fine) > self.limits.max_fine_prompts:
             raise GigaGANError(f"at most {self.limits.max_fine_prompts} prompts B, got {len(fine)}")
         seed_list = parse_seed_list(seeds, "seeds", self.limits)
+        return self._mixing_figure("prompt-mix", write_prompt_mix, levels, truncation_psi, coarse, fine, seed_list)
+
+    def _mixing_figure(self, name: str, write: Callable[..., Any], levels: Any, truncation: Any, *args: Any) -> MixGrid:
+        """A style- or prompt-mixing grid: `write` (write_style_mix or write_prompt_mix) with the request's
+        checked prompts and seeds (`args`), levels and truncation, in a request folder of its own."""
         spec = self._levels(levels)
-        psi = check_psi(truncation_psi)
-        with self._request("prompt-mix") as folder:
-            write_prompt_mix(self.pipe, folder, coarse, fine, seed_list, spec, psi, self.scale, write_cells=False)
-        return self._mix_grid(folder / "prompt-mix", spec)
+        psi = check_psi(truncation)
+        with self._request(name) as folder:
+            write(self.pipe, folder, *args, spec, psi, self.scale, write_cells=False)
+        return self._mix_grid(folder / name, spec)
 
     def upsample(self, image_path: Any, prompt: Any, seed: Any) -> Upsampled:
         """Upsample one uploaded picture (tiled when larger than a tile) with an optional prompt; the PNG
