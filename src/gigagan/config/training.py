@@ -69,10 +69,12 @@ class LossConfig:
     reuse_generator_fakes: bool = False
     # diversity-sensitive term (DSGAN, Yang et al. 2019): G is rewarded for drawing different
     # pictures from different z under one caption, as mean |G(z1) - G(z2)| / mean |z1 - z2| over half
-    # the batch (a second z for each), capped at `diversity_cap` so it asks for spread, not noise.
-    # Against a conditional G that ignores z once its caption fixes most of the picture.
+    # `diversity_pairs` of the batch's captions (a second z for each), capped at `diversity_cap` so it
+    # asks for spread, not noise. Against a conditional G that ignores z once its caption fixes most
+    # of the picture. Each pair costs one more image through G (forward and backward).
     diversity_weight: float = 0.0
     diversity_cap: float = 0.1  # real renders of one `shapes` caption sit near 0.1
+    diversity_pairs: int = 4  # per rank and step (at most the rank's batch)
     clip_weight: float = 0.2  # CLIP contrastive loss on generated images (needs CLIP weights)
     vision_aided_weight: float = 0.5  # vision-aided discriminator (needs CLIP weights)
     augment: bool = False  # differentiable translation / colour / cutout for small datasets
@@ -147,6 +149,7 @@ register_field_rules(
         "fake_pyramid": FieldRule(choices=FAKE_PYRAMIDS),
         "predictions": FieldRule(choices=LOSS_PREDICTIONS),
         "diversity_cap": POSITIVE,
+        "diversity_pairs": at_least(1),
     }
     | dict.fromkeys(
         ("matching_aware_weight", "contrastive_weight", "diversity_weight", "clip_weight", "vision_aided_weight"),

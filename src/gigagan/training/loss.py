@@ -346,9 +346,9 @@ class GigaGANLoss:
         return self.generator(z, text=text, noise_mode=self.noise_mode)
 
     def _diversity(self, batch: TrainingBatch, text: TextEncoding, fake: Tensor) -> Tensor:
-        """The diversity-sensitive term on the first half of the batch, whose captions G draws again from
-        the first rows of `batch.z_discriminator` (an independent draw the trainer already makes)."""
-        half = max(len(batch.z) // 2, 1)
+        """The diversity-sensitive term on the batch's first `diversity_pairs` captions, which G draws again
+        from the first rows of `batch.z_discriminator` (an independent draw the trainer already makes)."""
+        half = min(self.config.diversity_pairs, len(batch.z))
         head = TextEncoding(text.local[:half], text.mask[:half], text.global_[:half])
         other_z = batch.z_discriminator[:half]
         other = self.generator(other_z, text=head, noise_mode=self.noise_mode)[0]
