@@ -28,15 +28,14 @@ from gigagan import get_preset
 from gigagan.config import config_to_dict, preset_training, with_overrides
 from gigagan.data.shapes import (
     ShapeAttributes,
-    attribute_accuracy,
     caption,
     free_variation,
     heldout_prompts,
     render,
     sample_attributes,
     to_tensor,
-    verify,
 )
+from gigagan.data.shapes_verifier import attribute_accuracy, verify
 from gigagan.nn import image_pyramid
 from gigagan.training import Trainer
 from gigagan.training.distributed import init_distributed, shutdown

@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from _bench_common import write_result
-from gigagan.data.shapes import ATTRIBUTES, attribute_accuracy, heldout_prompts, render, to_tensor
+from gigagan.data.shapes import heldout_prompts, render, to_tensor
+from gigagan.data.shapes_verifier import ATTRIBUTES, attribute_accuracy
 from gigagan.io import checkpoint_directory
 from gigagan.models import Discriminator, Generator
 from gigagan.nn import downsample2x, image_pyramid

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from _bench_common import write_result
 from gigagan import get_preset
 from gigagan.config import with_overrides
-from gigagan.data.shapes import attribute_accuracy
+from gigagan.data.shapes_verifier import attribute_accuracy
 from gigagan.models import Generator
 from reference_gan import DCGANGenerator, FrozenText, make_condition, nested_overrides, save_grid
 from shape_sprint import SubsetStream, add_subset_arguments, subset_from_arguments

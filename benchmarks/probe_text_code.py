@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from _bench_common import write_result
-from gigagan.data.shapes import ATTRIBUTES, caption, heldout_prompts, sample_attributes
+from gigagan.data.shapes import caption, heldout_prompts, sample_attributes
+from gigagan.data.shapes_verifier import ATTRIBUTES
 from gigagan.models import Discriminator, Generator
 from reference_gan import ATTRIBUTE_VALUES
 

@@ -27,16 +27,8 @@ from torch import nn
 
 from _bench_common import write_result
 from gigagan import get_preset
-from gigagan.data.shapes import (
-    COLORS,
-    POSITIONS,
-    SHAPES,
-    SIZES,
-    ShapeAttributes,
-    ShapesDataset,
-    attribute_accuracy,
-    heldout_prompts,
-)
+from gigagan.data.shapes import COLORS, POSITIONS, SHAPES, SIZES, ShapeAttributes, ShapesDataset, heldout_prompts
+from gigagan.data.shapes_verifier import attribute_accuracy
 from gigagan.models import Generator
 from gigagan.models.text import TextEncoding
 

@@ -45,13 +45,13 @@ from gigagan.data.shapes import (
     SHAPES,
     SIZES,
     ShapeAttributes,
-    attribute_accuracy,
     caption,
     heldout_prompts,
     render,
     sample_attributes,
     to_tensor,
 )
+from gigagan.data.shapes_verifier import attribute_accuracy
 from gigagan.models import Discriminator, Generator
 from gigagan.models.clip import CLIPTokenizer
 from gigagan.models.discriminator import DiscriminatorOutput

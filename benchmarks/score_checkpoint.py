@@ -16,7 +16,8 @@ import torch
 
 from _bench_common import write_result
 from bench_quickstart import sample_images
-from gigagan.data.shapes import ATTRIBUTES, attribute_accuracy, caption, heldout_prompts, sample_attributes
+from gigagan.data.shapes import caption, heldout_prompts, sample_attributes
+from gigagan.data.shapes_verifier import ATTRIBUTES, attribute_accuracy
 from gigagan.io import checkpoint_directory
 from gigagan.models import Generator
 

@@ -39,11 +39,11 @@ from gigagan.data.shapes import (
     SHAPES,
     SIZES,
     ShapeAttributes,
-    attribute_accuracy,
     caption,
     render,
     to_tensor,
 )
+from gigagan.data.shapes_verifier import attribute_accuracy
 from gigagan.models import Discriminator
 from gigagan.models.discriminator import DenseHead, DiscriminatorOutput, DownsampleBlock
 from gigagan.models.text import CLIPTextFeatures

@@ -20,7 +20,6 @@ from gigagan.data.shapes import (
     SIZES,
     ShapeAttributes,
     ShapesDataset,
-    attribute_accuracy,
     caption,
     free_variation,
     heldout_prompts,
@@ -32,8 +31,8 @@ from gigagan.data.shapes import (
     shaded,
     split_triples,
     to_tensor,
-    verify,
 )
+from gigagan.data.shapes_verifier import attribute_accuracy, verify
 
 
 def test_same_seed_and_index_give_the_same_picture() -> None:

@@ -23,7 +23,8 @@ from torch.utils.data import Dataset
 from gigagan import get_preset
 from gigagan.config import preset_training
 from gigagan.data import BatchStream
-from gigagan.data.shapes import ShapeAttributes, attribute_accuracy, caption, render, to_tensor
+from gigagan.data.shapes import ShapeAttributes, caption, render, to_tensor
+from gigagan.data.shapes_verifier import attribute_accuracy
 from gigagan.training import Trainer
 
 COLORS = ("red", "yellow")

@@ -66,7 +66,7 @@ def demo(
 ) -> None:
     """Train the quickstart model on the built-in shapes data (or reuse it), then write a prompt grid, a
     style-mixing grid, a prompt-mixing grid and an interpolation GIF."""
-    from gigagan.data.shapes import ATTRIBUTES
+    from gigagan.data.shapes_verifier import ATTRIBUTES
     from gigagan.device import resolve_device
     from gigagan.inference.figures import heldout_alignment, write_demo_figures
     from gigagan.inference.pipeline import GigaGANPipeline

@@ -11,14 +11,13 @@ from gigagan.data.images import load_image, to_rgb
 from gigagan.data.shapes import (
     ShapeAttributes,
     ShapesDataset,
-    attribute_accuracy,
     caption,
     heldout_prompts,
     parse_caption,
     render,
     sample_attributes,
-    verify,
 )
+from gigagan.data.shapes_verifier import attribute_accuracy, verify
 from gigagan.data.shards import WebDatasetSource
 from gigagan.data.stream import BatchStream
 

@@ -319,7 +319,8 @@ def write_demo_figures(
 def heldout_alignment(pipe: GigaGANPipeline, count: int, seed: int, truncation_psi: float) -> dict[str, float]:
     """The shapes verifier's accuracy per attribute (and "all") on `count` held-out prompts (drawn with
     `seed + 1`, other than the demo grid's), one image each (seed `seed`)."""
-    from gigagan.data.shapes import attribute_accuracy, heldout_prompts
+    from gigagan.data.shapes import heldout_prompts
+    from gigagan.data.shapes_verifier import attribute_accuracy
 
     prompts = heldout_prompts(count, seed=seed + 1)
     captions = [text for text, _ in prompts]

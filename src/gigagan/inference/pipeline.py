@@ -19,12 +19,12 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import torch
 from PIL import Image
-from torch import Tensor
+from torch import Tensor, nn
 
 from gigagan.device import resolve_device
 from gigagan.errors import GigaGANError
@@ -33,6 +33,7 @@ from gigagan.models import Generator
 from gigagan.models.generator import NoiseMode
 from gigagan.models.pretrained import resolve_model_path
 from gigagan.models.text import TextEncoding
+from gigagan.models.upsampler import Upsampler
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +134,54 @@ def convert_output(images: Tensor, output_type: OutputType) -> list[Image.Image]
     raise GigaGANError(f"output_type must be pil, np or pt, got {output_type!r}")
 
 
-class GigaGANPipeline:
+class PretrainedPipeline:
+    """What every pipeline shares: a frozen model on a device, the dtype it runs in, and the weights
+    file it was loaded from (for provenance). Subclasses name their model class in `model_class`."""
+
+    model_class: ClassVar[type[Generator] | type[Upsampler]]
+
+    def __init__(
+        self,
+        model: nn.Module,
+        device: str | torch.device = "auto",
+        dtype: str | torch.dtype = "float32",
+        checkpoint_path: Path | None = None,
+        checkpoint_hash: str | None = None,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype)
+        self.model = model.to(self.device).eval().requires_grad_(False)
+        self.checkpoint_path = checkpoint_path
+        self._checkpoint_hash = checkpoint_hash
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path_or_hub_id: str | os.PathLike[str],
+        device: str | torch.device = "auto",
+        dtype: str | torch.dtype = "float32",
+        **kwargs: Any,
+    ) -> Self:
+        """Load the (EMA) model of a `save_pretrained` folder, a training checkpoint, a run directory
+        (its `latest`) or a Hub id."""
+        resolved_device = resolve_device(device)
+        directory = find_checkpoint(path_or_hub_id)
+        model = cls.model_class.from_pretrained(directory, device="cpu")
+        weights = cls.model_class._find_weights(directory, None)
+        return cls(model, resolved_device, dtype, checkpoint_path=weights, **kwargs)
+
+    @property
+    def checkpoint_hash(self) -> str:
+        """First 16 hex digits of the SHA-256 of the weights file ("unsaved" for an in-memory model)."""
+        if self._checkpoint_hash is None:
+            self._checkpoint_hash = file_hash(self.checkpoint_path) if self.checkpoint_path else "unsaved"
+        return self._checkpoint_hash
+
+
+class GigaGANPipeline(PretrainedPipeline):
     """Prompts (+ seeds, truncation) -> images, with the pieces the latent-space tools build on."""
+
+    model_class = Generator
 
     def __init__(
         self,
@@ -148,39 +195,13 @@ class GigaGANPipeline:
     ) -> None:
         if noise_mode not in ("const", "none"):
             raise GigaGANError("noise_mode must be const or none (random noise would depend on the batch)")
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(dtype)
-        self.generator = generator.to(self.device).eval().requires_grad_(False)
-        self.checkpoint_path = checkpoint_path
-        self._checkpoint_hash = checkpoint_hash
+        super().__init__(generator, device, dtype, checkpoint_path, checkpoint_hash)
+        self.generator: Generator = self.model
         self.noise_mode: NoiseMode = noise_mode
         self.mean_w_samples = mean_w_samples
         self._mean_w: dict[str, Tensor] = {}
 
-    @classmethod
-    def from_pretrained(
-        cls,
-        path_or_hub_id: str | os.PathLike[str],
-        device: str | torch.device = "auto",
-        dtype: str | torch.dtype = "float32",
-        **kwargs: Any,
-    ) -> GigaGANPipeline:
-        """Load the (EMA) generator of a `save_pretrained` folder, a training checkpoint, a run
-        directory (its `latest`) or a Hub id."""
-        resolved_device = resolve_device(device)
-        directory = find_checkpoint(path_or_hub_id)
-        generator = Generator.from_pretrained(directory, device="cpu")
-        weights = Generator._find_weights(directory, None)
-        return cls(generator, resolved_device, dtype, checkpoint_path=weights, **kwargs)
-
     # ------------------------------------------------------------------ properties
-
-    @property
-    def checkpoint_hash(self) -> str:
-        """First 16 hex digits of the SHA-256 of the weights file ("unsaved" for an in-memory model)."""
-        if self._checkpoint_hash is None:
-            self._checkpoint_hash = file_hash(self.checkpoint_path) if self.checkpoint_path else "unsaved"
-        return self._checkpoint_hash
 
     @property
     def resolution(self) -> int:

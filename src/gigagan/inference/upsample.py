@@ -24,7 +24,7 @@ from torch import Tensor
 
 from gigagan.data.images import image_to_tensor, to_rgb
 from gigagan.errors import GigaGANError
-from gigagan.inference.pipeline import file_hash, find_checkpoint, resolve_device, resolve_dtype
+from gigagan.inference.pipeline import PretrainedPipeline
 from gigagan.inference.tiling import upsample_images
 from gigagan.models.upsampler import Upsampler
 
@@ -68,8 +68,10 @@ def check_output_size(
         )
 
 
-class UpsamplerPipeline:
+class UpsamplerPipeline(PretrainedPipeline):
     """Images (+ prompt, seed) -> images `scale_factor` times larger, tiled when large."""
+
+    model_class = Upsampler
 
     def __init__(
         self,
@@ -78,33 +80,12 @@ class UpsamplerPipeline:
         dtype: str | torch.dtype = "float32",
         checkpoint_path: Path | None = None,
     ) -> None:
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(dtype)
-        self.upsampler = upsampler.to(self.device).eval().requires_grad_(False)
-        self.checkpoint_path = checkpoint_path
-        self._checkpoint_hash: str | None = None
-
-    @classmethod
-    def from_pretrained(
-        cls, path_or_hub_id: str | os.PathLike[str], device: str | torch.device = "auto", dtype: str = "float32"
-    ) -> UpsamplerPipeline:
-        """Load the (EMA) upsampler of a `save_pretrained` folder, a training checkpoint, an upsampler run
-        directory (its `latest`) or a Hub id."""
-        resolved = resolve_device(device)
-        directory = find_checkpoint(path_or_hub_id)
-        upsampler = Upsampler.from_pretrained(directory, device="cpu")
-        return cls(upsampler, resolved, dtype, checkpoint_path=Upsampler._find_weights(directory, None))
+        super().__init__(upsampler, device, dtype, checkpoint_path)
+        self.upsampler: Upsampler = self.model
 
     @property
     def scale_factor(self) -> int:
         return self.upsampler.config.scale_factor
-
-    @property
-    def checkpoint_hash(self) -> str:
-        """First 16 hex digits of the SHA-256 of the weights file ("unsaved" for an in-memory model)."""
-        if self._checkpoint_hash is None:
-            self._checkpoint_hash = file_hash(self.checkpoint_path) if self.checkpoint_path else "unsaved"
-        return self._checkpoint_hash
 
     @torch.no_grad()
     def upsample(
