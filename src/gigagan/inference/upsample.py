@@ -73,15 +73,9 @@ class UpsamplerPipeline(PretrainedPipeline):
 
     model_class = Upsampler
 
-    def __init__(
-        self,
-        upsampler: Upsampler,
-        device: str | torch.device = "auto",
-        dtype: str | torch.dtype = "float32",
-        checkpoint_path: Path | None = None,
-    ) -> None:
-        super().__init__(upsampler, device, dtype, checkpoint_path)
-        self.upsampler: Upsampler = self.model
+    @property
+    def upsampler(self) -> Upsampler:
+        return self.model
 
     @property
     def scale_factor(self) -> int:

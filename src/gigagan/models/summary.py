@@ -81,6 +81,19 @@ def multiscale_parameters(discriminator: MultiScaleDiscriminator) -> int:
     return sum(count_parameters(m) for m in parts)
 
 
+def conditioning_parts(model: nn.Module) -> dict[str, int]:
+    """Trainable parameters of a text-conditioned model's text encoder and mapping network."""
+    return {"text_encoder": count_parameters(model.text_encoder), "mapping": count_parameters(model.mapping)}
+
+
+def trunk_parts(discriminator: MultiScaleDiscriminator) -> dict[str, int]:
+    """Trainable parameters of a discriminator's text branch and multi-scale trunk with its heads."""
+    return {
+        "text_branch": count_parameters(discriminator.text_branch),
+        "multiscale": multiscale_parameters(discriminator),
+    }
+
+
 def summarize(config: ModelConfig) -> ModelSummary:
     """Build both networks on the meta device and describe them."""
     with torch.device("meta"):
@@ -93,14 +106,9 @@ def summarize(config: ModelConfig) -> ModelSummary:
         frozen_clip_params=frozen_parameters(generator, discriminator),
         num_ws=generator.num_ws,
         num_predictions=discriminator.num_predictions,
-        generator_parts={
-            "text_encoder": count_parameters(generator.text_encoder),
-            "mapping": count_parameters(generator.mapping),
-            "synthesis": count_parameters(generator.synthesis),
-        },
+        generator_parts={**conditioning_parts(generator), "synthesis": count_parameters(generator.synthesis)},
         discriminator_parts={
-            "text_branch": count_parameters(discriminator.text_branch),
-            "multiscale": multiscale_parameters(discriminator),
+            **trunk_parts(discriminator),
             "vision_aided_heads": count_parameters(discriminator.vision_aided) if discriminator.vision_aided else 0,
         },
         generator_levels=synthesis_levels(generator.synthesis.levels, config.generator, SynthesisLayer),
@@ -149,15 +157,11 @@ def summarize_upsampler(config: UpsamplerModelConfig) -> UpsamplerSummary:
         num_ws=upsampler.num_ws,
         num_predictions=discriminator.num_predictions,
         upsampler_parts={
-            "text_encoder": count_parameters(upsampler.text_encoder),
-            "mapping": count_parameters(upsampler.mapping),
+            **conditioning_parts(upsampler),
             "encoder": count_parameters(upsampler.encoder),
             "decoder": count_parameters(upsampler.decoder),
         },
-        discriminator_parts={
-            "text_branch": count_parameters(discriminator.text_branch),
-            "multiscale": multiscale_parameters(discriminator),
-        },
+        discriminator_parts=trunk_parts(discriminator),
         encoder_levels=encoder_levels,
         decoder_levels=synthesis_levels(upsampler.decoder, u_config, UpsamplerLayer),
         discriminator_levels=discriminator_levels(discriminator),
