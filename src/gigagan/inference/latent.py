@@ -177,7 +177,7 @@ def style_mix(
     w = {
         seed: row_w
         for seed, row_w in zip(
-            seeds, pipe.map_w(pipe.z(seeds), _repeat(text, len(seeds)), [prompt] * len(seeds), truncation_psi)
+            seeds, pipe.map_w(pipe.z(seeds), text.expand(len(seeds)), [prompt] * len(seeds), truncation_psi)
         )
     }
     plain = {seed: image for seed, image in zip(seeds, _render(pipe, [w[s] for s in seeds], text, batch_size))}
@@ -233,7 +233,7 @@ def prompt_mix(
     z = pipe.z(seeds)
     count = len(seeds)
     texts = [pipe.encode([p]) for p in prompts]
-    ws = [pipe.map_w(z, _repeat(text, count), [p] * count, truncation_psi) for p, text in zip(prompts, texts)]
+    ws = [pipe.map_w(z, text.expand(count), [p] * count, truncation_psi) for p, text in zip(prompts, texts)]
     coarse = _render(pipe, list(ws[0]), texts[0], batch_size)
     fine = torch.stack([_render(pipe, list(w), text, batch_size) for w, text in zip(ws[1:], texts[1:])])
     mixed_ws, mixed_local, mixed_mask = [], [], []
@@ -259,14 +259,6 @@ def prompt_mix(
 # ---------------------------------------------------------------------------- helpers
 
 
-def _repeat(text: TextEncoding, count: int) -> TextEncoding:
-    return TextEncoding(
-        local=text.local.expand(count, -1, -1),
-        mask=text.mask.expand(count, -1),
-        global_=text.global_.expand(count, -1),
-    )
-
-
 def _render(pipe: GigaGANPipeline, w: list[Tensor], text: TextEncoding, batch_size: int) -> Tensor:
     """Images for w vectors [w_dim] sharing one prompt's encoding."""
     return _render_ws(pipe, [pipe.broadcast(row[None])[0] for row in w], text, batch_size)
@@ -277,7 +269,7 @@ def _render_ws(pipe: GigaGANPipeline, ws: list[Tensor], text: TextEncoding, batc
     images = []
     for start in range(0, len(ws), batch_size):
         batch = torch.stack(ws[start : start + batch_size])
-        shared = _repeat(text, len(batch))
+        shared = text.expand(len(batch))
         images.append(pipe.synthesize(batch, shared.local, shared.mask)[0].cpu())
     return torch.cat(images)
 

@@ -196,12 +196,15 @@ class GigaGANPipeline(PretrainedPipeline):
         if noise_mode not in ("const", "none"):
             raise GigaGANError("noise_mode must be const or none (random noise would depend on the batch)")
         super().__init__(generator, device, dtype, checkpoint_path, checkpoint_hash)
-        self.generator: Generator = self.model
         self.noise_mode: NoiseMode = noise_mode
         self.mean_w_samples = mean_w_samples
         self._mean_w: dict[str, Tensor] = {}
 
     # ------------------------------------------------------------------ properties
+
+    @property
+    def generator(self) -> Generator:
+        return self.model
 
     @property
     def resolution(self) -> int:

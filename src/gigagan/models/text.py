@@ -37,6 +37,18 @@ class TextEncoding:
     mask: Tensor  # [B, L] bool
     global_: Tensor  # t_global, [B, width]
 
+    def rows(self, rows: slice) -> TextEncoding:
+        """The encoding of some of the batch's prompts."""
+        return TextEncoding(self.local[rows], self.mask[rows], self.global_[rows])
+
+    def expand(self, count: int) -> TextEncoding:
+        """A one-prompt encoding ([1, ...]) repeated for `count` samples (a view, no copy)."""
+        return TextEncoding(
+            local=self.local.expand(count, -1, -1),
+            mask=self.mask.expand(count, -1),
+            global_=self.global_.expand(count, -1),
+        )
+
 
 class CLIPTextTower(nn.Module):
     """open_clip text transformer that returns the tokens of one of its layers (default penultimate),

@@ -303,12 +303,7 @@ class Upsampler(TextConditionedModel):
 
     def empty_text(self, batch_size: int) -> TextEncoding:
         """The unconditional (empty prompt) text encoding for `batch_size` samples."""
-        text = self.encode_text(self.tokenize([""]))
-        return TextEncoding(
-            local=text.local.expand(batch_size, -1, -1),
-            mask=text.mask.expand(batch_size, -1),
-            global_=text.global_.expand(batch_size, -1),
-        )
+        return self.encode_text(self.tokenize([""])).expand(batch_size)
 
     def forward(
         self,

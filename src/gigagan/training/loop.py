@@ -225,14 +225,16 @@ class Trainer:
         history = getattr(getattr(self.dataset, "skip_log", None), "history", None)  # a SkipLog's records
         records = history[self._skip_cursor :] if history is not None else []
         self._skip_cursor += len(records)
-        before = sum(self._skips_all_ranks.counts.values())
-        for rank_records in gather_objects(records, self.context):
-            for item, reason in rank_records:
-                self._skips_all_ranks.add(item, reason)
-        if sum(self._skips_all_ranks.counts.values()) == before or not self.context.is_main:
+        added = sum(
+            self._skips_all_ranks.add(item, reason)
+            for rank_records in gather_objects(records, self.context)
+            for item, reason in rank_records
+        )
+        if not added or not self.context.is_main:
             return
         examples = "; ".join(self._skips_all_ranks.examples[:3])
-        (log.info if before else log.warning)("skipped %s (e.g. %s)", self.data_skipped, examples)
+        first = added == sum(self._skips_all_ranks.counts.values())
+        (log.warning if first else log.info)("skipped %s (e.g. %s)", self.data_skipped, examples)
         self.logger.event(self.step, "data", f"skipped {self.data_skipped}; e.g. {examples}")
 
     @property

@@ -348,11 +348,10 @@ class GigaGANLoss:
     def _diversity(self, batch: TrainingBatch, text: TextEncoding, fake: Tensor) -> Tensor:
         """The diversity-sensitive term on the batch's first `diversity_pairs` captions, which G draws again
         from the first rows of `batch.z_discriminator` (an independent draw the trainer already makes)."""
-        half = min(self.config.diversity_pairs, len(batch.z))
-        head = TextEncoding(text.local[:half], text.mask[:half], text.global_[:half])
-        other_z = batch.z_discriminator[:half]
-        other = self.generator(other_z, text=head, noise_mode=self.noise_mode)[0]
-        return diversity_loss(fake[:half], other, batch.z[:half], other_z, self.config.diversity_cap)
+        pairs = slice(min(self.config.diversity_pairs, len(batch.z)))
+        other_z = batch.z_discriminator[pairs]
+        other = self.generator(other_z, text=text.rows(pairs), noise_mode=self.noise_mode)[0]
+        return diversity_loss(fake[pairs], other, batch.z[pairs], other_z, self.config.diversity_cap)
 
     def extra_generator_terms(self, batch: TrainingBatch, fake: list[Tensor]) -> tuple[Tensor | None, dict[str, float]]:
         """Further weighted G loss terms beyond the GAN ones (none here; the upsampler adds a perceptual loss)."""
