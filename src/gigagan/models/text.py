@@ -41,6 +41,14 @@ class TextEncoding:
         """The encoding of some of the batch's prompts."""
         return TextEncoding(self.local[rows], self.mask[rows], self.global_[rows])
 
+    def concat(self, other: TextEncoding) -> TextEncoding:
+        """This batch's prompts followed by `other`'s (same token length)."""
+        return TextEncoding(
+            local=torch.cat([self.local, other.local]),
+            mask=torch.cat([self.mask, other.mask]),
+            global_=torch.cat([self.global_, other.global_]),
+        )
+
     def expand(self, count: int) -> TextEncoding:
         """A one-prompt encoding ([1, ...]) repeated for `count` samples (a view, no copy)."""
         return TextEncoding(

@@ -345,13 +345,27 @@ class GigaGANLoss:
         text = self._generator_text(batch) if text is None else text
         return self.generator(z, text=text, noise_mode=self.noise_mode)
 
-    def _diversity(self, batch: TrainingBatch, text: TextEncoding, fake: Tensor) -> Tensor:
-        """The diversity-sensitive term on the batch's first `diversity_pairs` captions, which G draws again
-        from the first rows of `batch.z_discriminator` (an independent draw the trainer already makes)."""
-        pairs = slice(min(self.config.diversity_pairs, len(batch.z)))
-        other_z = batch.z_discriminator[pairs]
-        other = self.generator(other_z, text=text.rows(pairs), noise_mode=self.noise_mode)[0]
-        return diversity_loss(fake[pairs], other, batch.z[pairs], other_z, self.config.diversity_cap)
+    def _diversity_pairs(self, batch: TrainingBatch) -> int:
+        """How many of the batch's captions G draws a second time for the diversity term (0: off)."""
+        return min(self.config.diversity_pairs, len(batch.z)) if self.config.diversity_weight > 0 else 0
+
+    def _draw_with_pairs(self, batch: TrainingBatch, text: TextEncoding, pairs: int) -> tuple[list[Tensor], Tensor]:
+        """G's pyramid for the batch, and the first `pairs` captions drawn again from the first rows of
+        `batch.z_discriminator` (an independent draw the trainer already makes), in one forward pass:
+        one batch of B + pairs costs less than two passes on small batches."""
+        size = len(batch.z)
+        if not pairs:
+            return self.generate(batch, batch.z, text), batch.z.new_zeros(0)
+        z = torch.cat([batch.z, batch.z_discriminator[:pairs]])
+        drawn = self.generate(batch, z, text.concat(text.rows(slice(pairs))))
+        return [level[:size] for level in drawn], drawn[0][size:]
+
+    def _diversity(self, batch: TrainingBatch, fake: Tensor, other: Tensor) -> Tensor:
+        """The diversity-sensitive term on the batch's first captions, drawn again as `other`."""
+        pairs = len(other)
+        return diversity_loss(
+            fake[:pairs], other, batch.z[:pairs], batch.z_discriminator[:pairs], self.config.diversity_cap
+        )
 
     def extra_generator_terms(self, batch: TrainingBatch, fake: list[Tensor]) -> tuple[Tensor | None, dict[str, float]]:
         """Further weighted G loss terms beyond the GAN ones (none here; the upsampler adds a perceptual loss)."""
@@ -369,7 +383,7 @@ class GigaGANLoss:
         with self._autocast(device):
             _, t_d = self._text(batch)
             text = self._generator_text(batch)
-            fake = self.generate(batch, batch.z, text)
+            fake, drawn_again = self._draw_with_pairs(batch, text, self._diversity_pairs(batch))
             if self.config.reuse_generator_fakes:
                 batch.generator_fakes = [level.detach().float() for level in fake]
             matching = self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any())
@@ -388,8 +402,8 @@ class GigaGANLoss:
                 clip = self.clip_loss(fake[0].float(), batch.captions)
                 total = total + self.config.clip_weight * clip
                 stats["G/clip"] = _item(clip)
-            if self.config.diversity_weight > 0:
-                diversity = self._diversity(batch, text, fake[0])
+            if len(drawn_again):
+                diversity = self._diversity(batch, fake[0], drawn_again)
                 total = total + self.config.diversity_weight * diversity
                 stats["G/diversity"] = _item(diversity)
             extra, extra_stats = self.extra_generator_terms(batch, fake)
