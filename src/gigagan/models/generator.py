@@ -227,6 +227,15 @@ class TextConditionedModel(PretrainedModel):
             self._tokenizer = CLIPTokenizer(self.config.text.clip)
         return self._tokenizer
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights live (those of the mapping network)."""
+        return self.mapping.embed_text.weight.device
+
+    def tokenize(self, prompts: str | list[str]) -> Tensor:
+        """CLIP token ids [B, 77] on the model's device."""
+        return self.tokenizer(prompts).to(self.device)
+
     def encode_text(self, token_ids: Tensor) -> TextEncoding:
         return self.text_encoder(token_ids)
 
@@ -246,9 +255,6 @@ class Generator(TextConditionedModel):
     @property
     def num_ws(self) -> int:
         return self.synthesis.num_ws
-
-    def tokenize(self, prompts: str | list[str]) -> Tensor:
-        return self.tokenizer(prompts).to(self.synthesis.const.device)
 
     def map(self, z: Tensor, text: TextEncoding, truncation_psi: float = 1.0, w_center: Tensor | None = None) -> Tensor:
         """z [B, z_dim] -> w+ [B, num_ws, w_dim], optionally truncated toward `w_center` ([B or 1, w_dim])."""

@@ -233,14 +233,6 @@ class Upsampler(TextConditionedModel):
         self.num_ws = sum(self.ws_per_level)
         self.gradient_checkpointing = False  # recompute each decoder level in backward to save memory
 
-    @property
-    def device(self) -> torch.device:
-        return self.decoder[0].to_rgb.bias.device
-
-    def tokenize(self, prompts: str | list[str]) -> Tensor:
-        """CLIP token ids [B, 77]; the empty prompt "" is the unconditional mode."""
-        return self.tokenizer(prompts).to(self.device)
-
     def ws_slices(self) -> list[slice]:
         """Rows of w+ each decoder level reads, coarsest level first."""
         bounds = [0, *itertools.accumulate(self.ws_per_level)]

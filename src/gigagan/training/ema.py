@@ -26,7 +26,9 @@ class GeneratorEMA:
     @torch.no_grad()
     def update(self, model: nn.Module, images_seen: int, batch_size: int) -> None:
         beta = self.beta(images_seen, batch_size)
-        for ema_param, param in zip(self.model.parameters(), model.parameters(), strict=True):
-            ema_param.lerp_(param.detach(), 1.0 - beta)
+        ema_params, params = list(self.model.parameters()), [param.detach() for param in model.parameters()]
+        if len(ema_params) != len(params):
+            raise ValueError(f"the EMA holds {len(ema_params)} parameters, the model {len(params)}")
+        torch._foreach_lerp_(ema_params, params, 1.0 - beta)  # one call for all, not one per tensor
         for ema_buffer, buffer in zip(self.model.buffers(), model.buffers(), strict=True):
             ema_buffer.copy_(buffer)
