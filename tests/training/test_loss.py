@@ -481,3 +481,11 @@ def test_diversity_weight_rewards_g_for_spreading_its_latents(tiny: ModelConfig)
     diversity_loss(first, second, batch.z[:2], batch.z_discriminator[:2], cap=1e3).backward()
     z_columns = generator.mapping.layers[0].weight.grad[:, : tiny.generator.z_dim]
     assert z_columns.abs().sum() > 0  # the term reaches the weights that read z
+
+
+def test_text_encoding_concat_stacks_the_rows(tiny: ModelConfig) -> None:
+    generator = Generator(tiny.generator)
+    text = generator.encode_text(generator.tokenize(["a red circle", "a blue square", "a green cross"]))
+    joined = text.rows(slice(0, 1)).concat(text.rows(slice(1, 3)))
+    for field in ("local", "mask", "global_"):
+        torch.testing.assert_close(getattr(joined, field), getattr(text, field))
