@@ -120,3 +120,42 @@ def test_local_processes_train_one_run(tmp_path: Path, capsys: pytest.CaptureFix
     state = json.loads((out / "latest" / "training_state.json").read_text())
     assert state["step"] == 2 and state["images_seen"] == 8
     assert not (out / "rank1").exists()
+
+
+def test_class_folders_of_small_grayscale_images_train_with_the_cpu_preset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder of class sub-folders of 28x28 grayscale pictures (MNIST-like) trains as it is: the
+    pictures become RGB at the preset's 32 px, the captions are "a photo of a {label}"."""
+    from PIL import Image
+
+    data = tmp_path / "digits"
+    for value, label in ((40, "zero"), (200, "seven")):
+        (data / label).mkdir(parents=True)
+        for index in range(3):
+            Image.new("L", (28, 28), color=value + index).save(data / label / f"{index}.png")
+    out = tmp_path / "run"
+    argv = ["train", "--preset", "quickstart", "--data", str(data), "--out", str(out)]
+    code, stdout, _ = run([*argv, "--max-steps", "2", "--batch-size", "4", "--no-progress"], capsys)
+    assert code == 0, stdout
+    assert "trained 2 steps (8 images; 0 non-finite steps skipped; 0 unreadable data items skipped)" in stdout
+    saved = json.loads((out / "latest" / "config.json").read_text())
+    assert saved["training"]["data"] == str(data) and saved["generator"]["resolution"] == 32
+    code, stdout, _ = run(
+        [
+            "generate",
+            "--checkpoint",
+            str(out),
+            "--out",
+            str(tmp_path / "pictures"),
+            "--prompt",
+            "a photo of a seven",
+            "--num-images",
+            "2",
+            "--no-progress",
+        ],
+        capsys,
+    )
+    assert code == 0, stdout
+    with Image.open(tmp_path / "pictures" / "grid.png") as grid:
+        assert grid.mode == "RGB"
