@@ -18,7 +18,7 @@ from gigagan.cli.options import DeviceOption, check_count, choice_parser, choice
 from gigagan.errors import GigaGANError
 
 DEMO_PRESET = "quickstart"
-DEMO_TRAIN_STEPS = 6000  # a run that reached this step is reused as is (about 12 min on 2 cores)
+DEMO_TRAIN_STEPS = 7000  # a run that reached this step is reused as is (about 13 min on 2 cores)
 DEMO_TRAIN_MINUTES = 14.0  # wall-clock cap per `make demo` (an unfinished run resumes next time)
 DEMO_BATCH_PER_PROCESS = 8  # the training batch is this times the number of processes
 DEMO_SEED = 0
