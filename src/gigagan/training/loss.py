@@ -345,17 +345,13 @@ class GigaGANLoss:
         text = self._generator_text(batch) if text is None else text
         return self.generator(z, text=text, noise_mode=self.noise_mode)
 
-    def _diversity_pairs(self, batch: TrainingBatch) -> int:
-        """How many of the batch's captions G draws a second time for the diversity term (0: off)."""
-        return min(self.config.diversity_pairs, len(batch.z)) if self.config.diversity_weight > 0 else 0
-
-    def _draw_with_pairs(self, batch: TrainingBatch, text: TextEncoding, pairs: int) -> tuple[list[Tensor], Tensor]:
-        """G's pyramid for the batch, and the first `pairs` captions drawn again from the first rows of
-        `batch.z_discriminator` (an independent draw the trainer already makes), in one forward pass:
-        one batch of B + pairs costs less than two passes on small batches."""
-        size = len(batch.z)
-        if not pairs:
-            return self.generate(batch, batch.z, text), batch.z.new_zeros(0)
+    def _draw_with_pairs(self, batch: TrainingBatch, text: TextEncoding) -> tuple[list[Tensor], Tensor | None]:
+        """G's pyramid for the batch and, with the diversity term on, its first `diversity_pairs` captions
+        drawn again from the first rows of `batch.z_discriminator` (an independent draw the trainer already
+        makes), in one forward pass: one batch of B + pairs costs less than two passes on small batches."""
+        if self.config.diversity_weight <= 0:
+            return self.generate(batch, batch.z, text), None
+        size, pairs = len(batch.z), min(self.config.diversity_pairs, len(batch.z))
         z = torch.cat([batch.z, batch.z_discriminator[:pairs]])
         drawn = self.generate(batch, z, text.concat(text.rows(slice(pairs))))
         return [level[:size] for level in drawn], drawn[0][size:]
@@ -383,7 +379,7 @@ class GigaGANLoss:
         with self._autocast(device):
             _, t_d = self._text(batch)
             text = self._generator_text(batch)
-            fake, drawn_again = self._draw_with_pairs(batch, text, self._diversity_pairs(batch))
+            fake, drawn_again = self._draw_with_pairs(batch, text)
             if self.config.reuse_generator_fakes:
                 batch.generator_fakes = [level.detach().float() for level in fake]
             matching = self.config.matching_aware_weight > 0 and bool(batch.mismatch_valid.any())
@@ -402,7 +398,7 @@ class GigaGANLoss:
                 clip = self.clip_loss(fake[0].float(), batch.captions)
                 total = total + self.config.clip_weight * clip
                 stats["G/clip"] = _item(clip)
-            if len(drawn_again):
+            if drawn_again is not None:
                 diversity = self._diversity(batch, fake[0], drawn_again)
                 total = total + self.config.diversity_weight * diversity
                 stats["G/diversity"] = _item(diversity)

@@ -37,7 +37,7 @@ def adamw_optimizer(
     if attention:
         groups.append({"params": attention, "weight_decay": attention_decay})
     # one fused kernel over all parameters where the device has it: on 2 CPU cores the quickstart G's and
-    # D's steps take 2.3 ms instead of 11 (benchmarks/bench_update_overhead.py), ~6% of a training step
+    # D's steps take 2.3 ms instead of 11 (benchmarks/bench_update_overhead.py), of a ~115 ms training step
     fused = all(param.device.type in ("cpu", "cuda") for param in attention + other)
     return torch.optim.AdamW(groups, lr=lr * ratio, betas=(betas[0] ** ratio, betas[1] ** ratio), eps=1e-8, fused=fused)
 
