@@ -1,104 +1,212 @@
-"""Train the `cifar10` preset on the CIFAR-10 training split (captions "a photo of a {class}") for a
-wall-clock budget, then score EMA samples against the test split: FID, KID, precision/recall and
-intra-class FID on N generated images (one per test caption), next to the real-vs-real floor at the
-same N (train images against the same test images). Prints a table and writes JSON.
+"""CIFAR-10, three GANs side by side: our `cifar10-small` preset, the peer `gigagan-pytorch==0.3.0`
+(its own trainer, in the benchmark venv `.bench-venv`) and the class-conditional reference DCGAN of
+`reference_cifar10.py`. Each trains alone on the machine for the same wall-clock budget on the
+training split (captions "a photo of a {class}"; the reference reads the class label), then writes
+N samples in equal shares per class, and all three are scored by the same code at the same N
+against the test split: FID, KID, precision/recall and intra-class FID, next to the real-vs-real
+floor at that N (N training images against the same N test images). Prints a table, writes JSON
+and one per-class sample grid per model (a row per class).
 
-    .venv/bin/python benchmarks/bench_cifar10.py --minutes 60 --num-images 10000   # the issue's setting
-    .venv/bin/python benchmarks/bench_cifar10.py --minutes 5 --num-images 500      # a smoke run
+    .venv/bin/python benchmarks/bench_cifar10.py --minutes 60 --num-images 2000 --grid-dir docs/cifar10
+    .venv/bin/python benchmarks/bench_cifar10.py --minutes 1 --num-images 100 --models ours,reference   # smoke run
+    .venv/bin/python benchmarks/bench_cifar10.py --minutes 180 --models ours --curve-every 30            # long curve
 
-The data is `../shared/data/cifar10-jpg.tar.gz` (see `benchmarks/cifar10_data.py`). FID is biased
-upward at small N, so a model is only comparable to the floor printed beside it (same N, same test
-subset); KID is unbiased.
+`--score-only` rescores the samples a previous run left in `--out` (scoring is the slow part on a
+CPU: the Inception network reads a few images per second per core; the test and training features
+are cached in `OUT/fid-stats`). The data is `../shared/data/cifar10-jpg.tar.gz` (see
+`benchmarks/cifar10_data.py`). FID is biased upward at small N: compare a model only with the
+floor and the other models at the same N; KID is unbiased.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
 from _bench_common import write_result
 from cifar10_data import DEFAULT_TARBALL, cifar10_folders
 from gigagan import get_preset
 from gigagan.config import config_to_dict, preset_training
-from gigagan.metrics import EvalSettings, evaluate_folders, evaluate_generator
+from gigagan.metrics import EvalSettings, evaluate_folders
+from gigagan.metrics.evaluate import generated_batches
+from gigagan.models.summary import count_parameters
 from gigagan.training import Trainer
-from gigagan.training.distributed import DistributedContext, resolve_device
+from reference_cifar10 import balanced_labels, class_grid, class_names, write_fakes
+from reference_cifar10 import run as run_reference
 
 CAPTION_TEMPLATE = "a photo of a {label}"
 METRICS = "fid,kid,pr,intra_fid"
+MODELS = ("ours", "reference", "peer")
+ROOT = Path(__file__).resolve().parents[1]
+PEER_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
+PEER_INSTALL = "benchmarks/README.md says how to make it with gigagan-pytorch==0.3.0"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=60.0, help="training wall-clock budget")
-    parser.add_argument("--num-images", type=int, default=10_000, help="generated (and real) images scored")
-    parser.add_argument("--batch-size", type=int, default=None, help="training batch (default: the preset's)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--tarball", type=Path, default=DEFAULT_TARBALL)
-    parser.add_argument("--out", type=Path, default=Path("runs/bench-cifar10"))
-    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/bench_cifar10.json"))
-    args = parser.parse_args()
-
-    train_folder, test_folder = cifar10_folders(args.tarball)
-    overrides = {
+def train_ours(args: argparse.Namespace, train_folder: Path, out: Path) -> dict[str, Any]:
+    """Our preset through the product's own Trainer, then its EMA generator's samples."""
+    overrides: dict[str, Any] = {
         "data": str(train_folder),
         "caption_template": CAPTION_TEMPLATE,
         "max_steps": 10**9,
         "max_minutes": args.minutes,
         "seed": args.seed,
-        "sample_every": 500,
-        "checkpoint_every": 1000,
+        "sample_every": 10**9,
+        "checkpoint_every": 2000,
     }
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
-    config = preset_training("cifar10", overrides)
-    context = DistributedContext(device=resolve_device(args.device))
-
+    config = preset_training(args.preset, overrides)
+    model_config = get_preset(args.preset)
     started = time.perf_counter()
-    trainer = Trainer(get_preset("cifar10"), config, args.out, context=context)
+    trainer = Trainer(model_config, config, out / "run", progress=args.progress)
     result = trainer.run()
     train_seconds = time.perf_counter() - started
 
-    settings = EvalSettings(seed=args.seed, device=args.device, cache_dir=args.out / "fid-stats")
     started = time.perf_counter()
-    model = evaluate_generator(
-        trainer.ema.model.eval(),
-        str(test_folder),
-        METRICS,
-        args.num_images,
-        settings,
-        caption_template=CAPTION_TEMPLATE,
-    )
-    floor = evaluate_folders(train_folder, test_folder, METRICS, args.num_images, settings)
-    eval_seconds = time.perf_counter() - started
-
-    print(f"\ncifar10 preset: {result.step} steps, {result.images_seen} images, {train_seconds / 60:.1f} min training")
-    print(f"{'metric':<18} {'model':>10} {'real vs real':>13}")
-    for name in model.metrics:
-        print(f"{name:<18} {model.metrics[name]:>10.4f} {floor.metrics.get(name, float('nan')):>13.4f}")
-    payload = {
-        "preset": "cifar10",
-        "minutes_budget": args.minutes,
-        "train_seconds": train_seconds,
-        "eval_seconds": eval_seconds,
+    classes = class_names(train_folder)
+    labels = balanced_labels(args.num_images, len(classes))
+    captions = [CAPTION_TEMPLATE.format(label=classes[label]) for label in labels.tolist()]
+    generator = trainer.ema.model.eval()
+    batches = generated_batches(generator, captions, len(captions), 250, args.seed)
+    pixels = np.concatenate([images.permute(0, 2, 3, 1).numpy() for images, _ in batches])
+    write_fakes(pixels, labels, classes, out / "fakes")
+    class_grid(pixels, labels, len(classes)).save(out / "grid.png")
+    return {
+        "model": f"gigagan {args.preset}",
         "steps": result.step,
         "images_seen": result.images_seen,
-        "num_images": args.num_images,
-        "model": model.metrics,
-        "model_info": model.info,
-        "real_vs_real": floor.metrics,
-        "real_vs_real_info": floor.info,
+        "batch_size": config.batch_size,
+        "train_seconds": train_seconds,
+        "generate_seconds": time.perf_counter() - started,
+        "params_g": count_parameters(trainer.generator),
+        "params_d": count_parameters(trainer.discriminator),
         "training": config_to_dict(config),
-        "machine": {
-            "device": args.device,
-            "cuda": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
-        },
+        "model_config": config_to_dict(model_config),
     }
-    write_result(args.json, payload)
+
+
+def train_peer(args: argparse.Namespace, train_folder: Path, out: Path) -> dict[str, Any]:
+    """The peer's worker in its own venv; its summary is the last line it prints."""
+    if not PEER_PYTHON.exists():
+        raise SystemExit(f"the peer needs the benchmark venv {PEER_PYTHON.parent.parent} ({PEER_INSTALL})")
+    command = [
+        str(PEER_PYTHON),
+        str(ROOT / "benchmarks" / "_peer_cifar10.py"),
+        "--minutes",
+        str(args.minutes),
+        "--num-images",
+        str(args.num_images),
+        "--out",
+        str(out),
+        "--seed",
+        str(args.seed),
+        "--threads",
+        str(torch.get_num_threads()),
+        "--tarball",
+        str(args.tarball),
+        "--grid",
+        str(out / "grid.png"),
+        *args.peer_arg,
+    ]
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "benchmarks")}
+    finished = subprocess.run(command, env=environment, stdout=subprocess.PIPE, text=True, check=False)
+    lines = [line for line in finished.stdout.splitlines() if line.strip()]
+    if finished.returncode != 0 or not lines:
+        raise SystemExit(f"the peer worker failed (exit {finished.returncode}): {' '.join(command)}")
+    return {"model": "gigagan-pytorch 0.3.0", **json.loads(lines[-1])}
+
+
+def train(name: str, args: argparse.Namespace, train_folder: Path, out: Path) -> dict[str, Any]:
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    print(f"\n== {name}: training for {args.minutes:g} minutes", flush=True)
+    if name == "ours":
+        summary = train_ours(args, train_folder, out)
+    elif name == "reference":
+        summary = run_reference(train_folder, args.minutes, args.num_images, out, args.seed)
+    else:
+        summary = train_peer(args, train_folder, out)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=60.0, help="training wall-clock budget of each model")
+    parser.add_argument("--num-images", type=int, default=2000, help="samples per model (and real images) scored")
+    parser.add_argument("--models", default=",".join(MODELS), help=f"which of {', '.join(MODELS)}")
+    parser.add_argument("--preset", default="cifar10-small", help="our preset")
+    parser.add_argument("--batch-size", type=int, default=None, help="our training batch (default: the preset's)")
+    parser.add_argument("--peer-arg", action="append", default=[], help="extra argument for _peer_cifar10.py")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tarball", type=Path, default=DEFAULT_TARBALL)
+    parser.add_argument("--out", type=Path, default=Path("runs/bench-cifar10"))
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/bench_cifar10.json"))
+    parser.add_argument("--grid-dir", type=Path, default=None, help="copy each model's per-class grid here")
+    parser.add_argument("--score-only", action="store_true", help="score the samples already in --out")
+    parser.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
+    parser.add_argument("--progress", action="store_true", help="our trainer's progress bar")
+    args = parser.parse_args()
+    models = [name.strip() for name in args.models.split(",") if name.strip()]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        parser.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
+
+    train_folder, test_folder = cifar10_folders(args.tarball)
+    summaries: dict[str, dict[str, Any]] = {}
+    for name in models:
+        out = args.out / name
+        if args.score_only:
+            summaries[name] = json.loads((out / "summary.json").read_text())
+        else:
+            summaries[name] = train(name, args, train_folder, out)
+        if args.grid_dir is not None:
+            args.grid_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(out / "grid.png", args.grid_dir / f"{name}.png")
+
+    settings = EvalSettings(seed=args.seed, cache_dir=args.out / "fid-stats")
+    scores: dict[str, dict[str, float]] = {}
+    started = time.perf_counter()
+    if not args.no_floor:
+        print("\n== scoring: real vs real floor", flush=True)
+        scores["real vs real"] = evaluate_folders(test_folder, train_folder, METRICS, args.num_images, settings).metrics
+    for name in models:
+        print(f"\n== scoring: {name}", flush=True)
+        fakes = args.out / name / "fakes"
+        scores[name] = evaluate_folders(test_folder, fakes, METRICS, args.num_images, settings).metrics
+    eval_seconds = time.perf_counter() - started
+
+    print(f"\nCIFAR-10, {args.minutes:g} minutes of training each, N = {args.num_images} (test split as the reals)")
+    columns = list(scores)
+    print(f"{'':<22}" + "".join(f"{column:>16}" for column in columns))
+    rows = [("steps", "steps"), ("images seen", "images_seen"), ("params G", "params_g"), ("params D", "params_d")]
+    for label, key in rows:
+        cells = [summaries.get(column, {}).get(key, "") for column in columns]
+        print(f"{label:<22}" + "".join(f"{cell:>16}" for cell in cells))
+    for metric in scores[columns[0]]:
+        print(f"{metric:<22}" + "".join(f"{scores[column].get(metric, float('nan')):>16.4f}" for column in columns))
+    write_result(
+        args.json,
+        {
+            "minutes_budget": args.minutes,
+            "num_images": args.num_images,
+            "metrics": scores,
+            "models": summaries,
+            "eval_seconds": eval_seconds,
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--no-profiler", action="store_true", help="phase times only (no operator table, no overhead)")
     parser.add_argument("--by-shape", action="store_true", help="operator table split by input shapes")
+    parser.add_argument("--channels-last", action="store_true", help="G, D and the EMA in channels-last memory format")
     parser.add_argument("--flush-denormal", action="store_true", help="torch.set_flush_denormal(True) first")
     args = parser.parse_args()
     if args.flush_denormal:
@@ -72,6 +73,11 @@ def main() -> None:
     model_config = with_overrides(get_preset(args.preset), nested_overrides(args.model_set))
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = Trainer(model_config, config, run_dir, progress=False)
+        if args.channels_last:
+            for module in (trainer.generator, trainer.discriminator, trainer.ema.model):
+                for tensor in [*module.parameters(), *module.buffers()]:
+                    if tensor.dim() == 4:
+                        tensor.data = tensor.data.contiguous(memory_format=torch.channels_last)
         for _ in range(args.warmup):
             trainer.train_step()
         times = timed_phases(trainer)

@@ -192,8 +192,8 @@ def test_train_help_shows_every_default_and_the_choices(
     code, out, _ = run(["train", "--help"], capsys)
     assert code == 0
     text = " ".join(out.replace("│", " ").split())
-    assert "8 with preset quickstart, 16 with the others" in text  # --batch-size
-    assert "tiny|quickstart|cifar10|base|giga" in text
+    assert "8 with preset quickstart, 32 with preset cifar10-small, 16 with the others" in text  # --batch-size
+    assert "tiny|quickstart|cifar10-small|cifar10|base|giga" in text
     for flag in ("--grad-checkpointing", "--deterministic"):
         param = next(p for p in commands()["train"].params if flag in p.opts)
         assert param.help

@@ -122,8 +122,9 @@ def test_local_processes_train_one_run(tmp_path: Path, capsys: pytest.CaptureFix
     assert not (out / "rank1").exists()
 
 
-def test_class_folders_of_small_grayscale_images_train_with_the_cpu_preset(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("preset", ["quickstart", "cifar10-small"])
+def test_class_folders_of_small_grayscale_images_train_with_the_cpu_presets(
+    preset: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A folder of class sub-folders of 28x28 grayscale pictures (MNIST-like) trains as it is: the
     pictures become RGB at the preset's 32 px, the captions are "a photo of a {label}"."""
@@ -135,7 +136,7 @@ def test_class_folders_of_small_grayscale_images_train_with_the_cpu_preset(
         for index in range(3):
             Image.new("L", (28, 28), color=value + index).save(data / label / f"{index}.png")
     out = tmp_path / "run"
-    argv = ["train", "--preset", "quickstart", "--data", str(data), "--out", str(out)]
+    argv = ["train", "--preset", preset, "--data", str(data), "--out", str(out)]
     code, stdout, _ = run([*argv, "--max-steps", "2", "--batch-size", "4", "--no-progress"], capsys)
     assert code == 0, stdout
     assert "trained 2 steps (8 images; 0 non-finite steps skipped; 0 unreadable data items skipped)" in stdout
@@ -159,3 +160,27 @@ def test_class_folders_of_small_grayscale_images_train_with_the_cpu_preset(
     assert code == 0, stdout
     with Image.open(tmp_path / "pictures" / "grid.png") as grid:
         assert grid.mode == "RGB"
+
+
+def test_the_summary_counts_in_the_singular_and_plural() -> None:
+    from gigagan.training.runs import counted
+
+    assert [counted(n, "step") for n in (0, 1, 2)] == ["0 steps", "1 step", "2 steps"]
+
+
+def test_the_sample_grid_of_class_folders_shows_several_classes(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from gigagan import get_preset
+    from gigagan.config import preset_training
+    from gigagan.training import Trainer
+
+    data = tmp_path / "photos"
+    for label in ("apple", "boat", "cloud", "dog"):
+        (data / label).mkdir(parents=True)
+        for index in range(4):
+            Image.new("RGB", (32, 32), color=(index * 60, 0, 0)).save(data / label / f"{index}.png")
+    config = preset_training("tiny", {"data": str(data), "max_steps": 1})
+    trainer = Trainer(get_preset("tiny"), config, tmp_path / "run", progress=False)
+    prompts = trainer.sample_prompts()
+    assert {prompt.rsplit(" ", 1)[-1] for prompt in prompts} == {"apple", "boat", "cloud", "dog"}

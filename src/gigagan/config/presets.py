@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
 from gigagan.config.model import (
@@ -146,6 +147,15 @@ def _quickstart() -> ModelConfig:
     return ModelConfig(generator, discriminator)
 
 
+def _cifar10_small() -> ModelConfig:
+    """The `quickstart` networks (adaptive kernels, attention, MS-I/O D reading the bands+detail
+    pyramid through strided convolutions, pooled t_D) with a longer z for photographs. Wider fine
+    levels (G 128/128/64/32, D 96/64/48/32) cost 1.4x the step time on 2 cores for 1.2x the
+    parameters (docs/RESULTS.md, 2026-12-07, seventh session)."""
+    model = _quickstart()
+    return ModelConfig(replace(model.generator, z_dim=128), model.discriminator)
+
+
 def _cifar10() -> ModelConfig:
     clip = toy_clip("ViT-B-32", width=256, layers=4, heads=4)
     text = TextEncoderConfig(clip=clip, clip_layer=-1, train_clip=True, num_layers=2, num_heads=4)
@@ -274,7 +284,8 @@ PRESETS = PresetRegistry(
     {
         "tiny": (_tiny, "unit tests: a forward pass in well under a second"),
         "quickstart": (_quickstart, "32px, trains on 2 CPU cores in minutes"),
-        "cifar10": (_cifar10, "32px, CIFAR-10 class captions"),
+        "cifar10-small": (_cifar10_small, "32px, CIFAR-10 and other small photographs on 2 CPU cores"),
+        "cifar10": (_cifar10, "32px, CIFAR-10 class captions, GPU-sized (125M G)"),
         "base": (_base, "64px, ~160M generator (the paper's 'deeper' ablation step)"),
         "giga": (_giga, "64px, the paper's base model: 652.5M G, 381.4M D"),
     },
@@ -291,41 +302,47 @@ def get_preset(name: str) -> ModelConfig:
     return PRESETS.get(name)
 
 
-# Training settings that suit each preset better than TrainConfig's defaults (which follow the
-# paper). A run's --config file and command-line flags go on top of these.
+# The small presets' GAN: D at 1.6x G's learning rate (docs/RESULTS.md, run X9), and D judges the
+# pyramid downsampled from G's finest image: objects placed at 98% of held-out prompts after 5
+# minutes on one thread in both replicates, against 7.5-10 minutes and 0.66-0.98 with G's own
+# pyramid (runs Y4, Y5). The contrastive term at 0.3 lifts the object's colour from 0.29-0.32 to
+# 0.40-0.46 in 10-minute runs over four seeds (runs C2-C5; weight 1 was worse).
+SMALL_GAN_TRAINING: dict[str, Any] = {
+    "lr_discriminator": 0.004,
+    # G's backward beside D's phase on two threads of one intra-op thread each: 0.73x the step
+    # time of the sequential phases on one thread, the same result (docs/RESULTS.md, 2026-12-07)
+    "overlap_phases": True,
+    # D judges the G phase's fakes: 8% less time per step (docs/RESULTS.md, 2026-12-07).
+    # The loss trains on the coarsest depth's predictions (one per input level) and D skips the
+    # finer depths' heads: 0.84x the step time, and shape 0.31 after 4,000 steps against 0.15-0.20
+    # by that step with every prediction (docs/RESULTS.md, 2026-12-07, run SB)
+    "loss": {
+        "r1_gamma": 0.05,
+        "fake_pyramid": "downsampled",
+        "contrastive_weight": 0.3,
+        "reuse_generator_fakes": True,
+        "predictions": "coarsest",
+    },
+}
+
+# Each preset's training settings on TrainConfig's defaults (the learning rates are tuned for each
+# preset's size, as in the paper). A run's --config file and command-line flags go on top of these.
 PRESET_TRAINING: dict[str, dict[str, Any]] = {
-    # D at 1.6x G's learning rate (docs/RESULTS.md, run X9), and D judges the pyramid downsampled from
-    # G's finest image: objects placed at 98% of held-out prompts after 5 minutes on one thread in
-    # both replicates, against 7.5-10 minutes and 0.66-0.98 with G's own pyramid (runs Y4, Y5)
-    # The contrastive term at 0.3 lifts the object's colour from 0.29-0.32 to 0.40-0.46 in 10-minute
-    # runs over four seeds (runs C2-C5; weight 1 was worse).
     # Batch 8 makes 1.7x the steps of batch 16 in the same time, and on these small images the
     # object's colour and shape arrive after a number of updates more than of images: colour 0.99
     # and size 0.87 after 15 minutes on one thread against 0.94 and 0.84 (runs V1, B1).
     "quickstart": {
+        **SMALL_GAN_TRAINING,
         "batch_size": 8,
-        "lr_discriminator": 0.004,
-        # G's backward beside D's phase on two threads of one intra-op thread each: 0.73x the step
-        # time of the sequential phases on one thread, the same result (docs/RESULTS.md, 2026-12-07)
-        "overlap_phases": True,
-        # D judges the G phase's fakes: 8% less time per step (docs/RESULTS.md, 2026-12-07).
-        # The loss trains on the coarsest depth's predictions (one per input level) and D skips the
-        # finer depths' heads: 0.84x the step time, and shape 0.31 after 4,000 steps against 0.15-0.20
-        # by that step with every prediction (docs/RESULTS.md, 2026-12-07, run SB)
-        "loss": {
-            "r1_gamma": 0.05,
-            "fake_pyramid": "downsampled",
-            "contrastive_weight": 0.3,
-            "reuse_generator_fakes": True,
-            "predictions": "coarsest",
-            # G draws two of the batch's captions again from a second z and is rewarded for pictures
-            # that differ (up to the real data's spread): its seeds spread 2-4x wider (pixel distance
-            # 0.041 against 0.023; real renders 0.051) at equal accuracy for 1.13x the step time
-            # (docs/RESULTS.md, 2026-12-07, runs N1-N4)
-            "diversity_weight": 1.0,
-            "diversity_pairs": 2,
-        },
+        # G draws two of the batch's captions again from a second z and is rewarded for pictures
+        # that differ (up to the real data's spread): its seeds spread 2-4x wider (pixel distance
+        # 0.041 against 0.023; real renders 0.051) at equal accuracy for 1.13x the step time
+        # (docs/RESULTS.md, 2026-12-07, runs N1-N4)
+        "loss": {**SMALL_GAN_TRAINING["loss"], "diversity_weight": 1.0, "diversity_pairs": 2},
     },
+    # Photographs vary by themselves (no diversity term); 50,000 of them are few for a GAN, so D
+    # sees them through differentiable augmentation (translation, colour, cutout), as DiffAugment does.
+    "cifar10-small": {**SMALL_GAN_TRAINING, "batch_size": 32, "loss": {**SMALL_GAN_TRAINING["loss"], "augment": True}},
 }
 
 

@@ -244,7 +244,8 @@ class Trainer:
 
     def sample_prompts(self) -> list[str]:
         """The fixed prompts of the sample grids: the configured ones, held-out shapes prompts, or the
-        captions of the first 8 items of the data (the first 8 of the stream for iterable sources)."""
+        captions of 8 items spread evenly over the data (so class folders show several classes; the
+        first 8 of the stream for iterable sources)."""
         if self._prompts is None:
             self._prompts = self._choose_sample_prompts()
         return list(self._prompts)
@@ -257,7 +258,8 @@ class Trainer:
 
             return [prompt if isinstance(prompt, str) else prompt[0] for prompt in heldout_prompts(8, seed=0)]
         if hasattr(self.dataset, "__getitem__") and hasattr(self.dataset, "__len__"):
-            return [self.dataset[i]["caption"] for i in range(min(8, len(self.dataset)))]
+            count = min(8, len(self.dataset))
+            return [self.dataset[i * len(self.dataset) // count]["caption"] for i in range(count)]
         with torch.random.fork_rng(devices=[]):  # a stream may draw from the global RNG; keep it exact
             return [str(item["caption"]) for item in itertools.islice(iter(self.dataset), 8)]
 

@@ -236,8 +236,9 @@ def run_trainer(
     if context.is_main and report:
         data_skipped = sum(trainer.data_skipped.values())
         _echo(
-            f"trained {result.step} steps ({result.images_seen} images; {result.skipped_steps} non-finite steps "
-            f"skipped; {data_skipped} unreadable data items skipped); "
+            f"trained {counted(result.step, 'step')} ({counted(result.images_seen, 'image')}; "
+            f"{counted(result.skipped_steps, 'non-finite step')} skipped; "
+            f"{counted(data_skipped, 'unreadable data item')} skipped); "
             f"checkpoint: {result.last_checkpoint}; latest: {out / 'latest'}"
         )
 
@@ -286,6 +287,11 @@ def train_demo_run(
     ranks = f" in {processes} processes" if processes > 1 else ""
     _echo(f"demo: trained to step {state['step']} ({state['images_seen']} images{ranks})")
     return found
+
+
+def counted(count: int, noun: str) -> str:
+    """E.g. "1 step", "3 steps"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _echo(message: str) -> None:
