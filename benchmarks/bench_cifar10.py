@@ -43,6 +43,7 @@ from gigagan.models.summary import count_parameters
 from gigagan.training import Trainer
 from reference_cifar10 import balanced_labels, class_grid, class_names, write_fakes
 from reference_cifar10 import run as run_reference
+from reference_gan import nested_overrides
 
 CAPTION_TEMPLATE = "a photo of a {label}"
 METRICS = "fid,kid,pr,intra_fid"
@@ -57,15 +58,15 @@ def train_ours(args: argparse.Namespace, train_folder: Path, out: Path) -> dict[
     overrides: dict[str, Any] = {
         "data": str(train_folder),
         "caption_template": CAPTION_TEMPLATE,
-        "max_steps": 10**9,
-        "max_minutes": args.minutes,
+        "max_steps": args.steps or 10**9,
+        "max_minutes": None if args.steps else args.minutes,
         "seed": args.seed,
         "sample_every": 10**9,
         "checkpoint_every": 2000,
     }
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
-    config = preset_training(args.preset, overrides)
+    config = preset_training(args.preset, nested_overrides(args.train_set) | overrides)
     model_config = get_preset(args.preset)
     started = time.perf_counter()
     trainer = Trainer(model_config, config, out / "run", progress=args.progress)
@@ -111,7 +112,7 @@ def train_peer(args: argparse.Namespace, train_folder: Path, out: Path) -> dict[
         "--seed",
         str(args.seed),
         "--threads",
-        str(torch.get_num_threads()),
+        str(args.threads),
         "--tarball",
         str(args.tarball),
         "--grid",
@@ -130,10 +131,12 @@ def train(name: str, args: argparse.Namespace, train_folder: Path, out: Path) ->
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    print(f"\n== {name}: training for {args.minutes:g} minutes", flush=True)
+    budget = f"{args.steps} steps" if name == "ours" and args.steps else f"{args.minutes:g} minutes"
+    print(f"\n== {name}: training for {budget}", flush=True)
     if name == "ours":
         summary = train_ours(args, train_folder, out)
     elif name == "reference":
+        torch.set_num_threads(args.threads)
         summary = run_reference(train_folder, args.minutes, args.num_images, out, args.seed)
     else:
         summary = train_peer(args, train_folder, out)
@@ -148,12 +151,18 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS), help=f"which of {', '.join(MODELS)}")
     parser.add_argument("--preset", default="cifar10-small", help="our preset")
     parser.add_argument("--batch-size", type=int, default=None, help="our training batch (default: the preset's)")
+    parser.add_argument("--steps", type=int, default=None, help="train ours for this many steps instead of --minutes")
+    parser.add_argument(
+        "--train-set", action="append", default=[], metavar="FIELD=JSON", help="override one of our training settings"
+    )
     parser.add_argument("--peer-arg", action="append", default=[], help="extra argument for _peer_cifar10.py")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2, help="intra-op threads of the reference and the peer")
     parser.add_argument("--tarball", type=Path, default=DEFAULT_TARBALL)
     parser.add_argument("--out", type=Path, default=Path("runs/bench-cifar10"))
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/bench_cifar10.json"))
     parser.add_argument("--grid-dir", type=Path, default=None, help="copy each model's per-class grid here")
+    parser.add_argument("--stats-dir", type=Path, default=None, help="feature cache (default: OUT/fid-stats)")
     parser.add_argument("--score-only", action="store_true", help="score the samples already in --out")
     parser.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
     parser.add_argument("--progress", action="store_true", help="our trainer's progress bar")
@@ -175,7 +184,7 @@ def main() -> None:
             args.grid_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(out / "grid.png", args.grid_dir / f"{name}.png")
 
-    settings = EvalSettings(seed=args.seed, cache_dir=args.out / "fid-stats")
+    settings = EvalSettings(seed=args.seed, cache_dir=args.stats_dir or args.out / "fid-stats")
     scores: dict[str, dict[str, float]] = {}
     started = time.perf_counter()
     if not args.no_floor:

@@ -55,3 +55,20 @@ def test_adamw_is_fused_on_cpu_and_matches_the_loop() -> None:
             optimizer.step()
     for a, b in zip(fused_model.parameters(), loop_model.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_training_with_overlapped_phases_gives_back_the_thread_count(tmp_path) -> None:
+    from gigagan import get_preset
+    from gigagan.config import preset_training
+    from gigagan.training import Trainer
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        overrides = {"max_steps": 1, "batch_size": 2, "overlap_phases": True, "loss": {"reuse_generator_fakes": True}}
+        config = preset_training("tiny", overrides)
+        trainer = Trainer(get_preset("tiny"), config, tmp_path / "run", progress=False)
+        trainer.run()
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -427,6 +427,7 @@ class Trainer:
             bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True)
         stats: dict[str, float] = {}
         started, start_step = time.perf_counter(), self.step
+        self.phases.use_overlap_threads()
         try:
             deadline = started + config.max_minutes * 60 if config.max_minutes else math.inf
             while self.step < config.max_steps and not self._time_is_up(deadline):
@@ -469,4 +470,5 @@ class Trainer:
             if bar is not None:
                 bar.close()
             self.logger.close()
+            self.phases.restore_threads()  # a library call leaves torch's thread count as it found it
         return TrainResult(self.step, self.images_seen, self.last_checkpoint, self.skipped_steps, stats)

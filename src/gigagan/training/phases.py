@@ -64,10 +64,21 @@ class PhaseRunner:
         self.context = context
         self.params = {name: [p for p in module.parameters() if p.requires_grad] for name, module in modules.items()}
         self._worker = None
+        self._threads_outside = torch.get_num_threads()
         if overlap:
             self._worker = ThreadPoolExecutor(1, thread_name_prefix="gigagan-backward")
-            # the worker thread takes torch's thread count when it first runs an operator
+            self.use_overlap_threads()
+
+    def use_overlap_threads(self) -> None:
+        """With `overlap`, half the intra-op threads for each of the two phases running at once (the
+        worker thread takes torch's thread count when it first runs an operator)."""
+        if self._worker is not None:
             torch.set_num_threads(max(1, _INTRA_OP_THREADS // 2))
+
+    def restore_threads(self) -> None:
+        """Give the process back the intra-op thread count it had before this runner was made."""
+        if self._worker is not None:
+            torch.set_num_threads(self._threads_outside)
 
     def _start(self, name: str, compute: Callable[[], LossAndStats], freeze_others: bool = True) -> LossAndStats:
         """Gradients on for `name`'s parameters (off for the other players' unless `freeze_others` is
