@@ -151,7 +151,7 @@ def _cifar10_small() -> ModelConfig:
     """The `quickstart` networks (adaptive kernels, attention, MS-I/O D reading the bands+detail
     pyramid through strided convolutions, pooled t_D) with a longer z for photographs. Wider fine
     levels (G 128/128/64/32, D 96/64/48/32) cost 1.4x the step time on 2 cores for 1.2x the
-    parameters (docs/RESULTS.md, 2026-12-07, seventh session)."""
+    parameters (measured beside another process; docs/RESULTS.md, CIFAR-10)."""
     model = _quickstart()
     return ModelConfig(replace(model.generator, z_dim=128), model.discriminator)
 
@@ -340,8 +340,10 @@ PRESET_TRAINING: dict[str, dict[str, Any]] = {
         # (docs/RESULTS.md, 2026-12-07, runs N1-N4)
         "loss": {**SMALL_GAN_TRAINING["loss"], "diversity_weight": 1.0, "diversity_pairs": 2},
     },
-    # Photographs vary by themselves (no diversity term); 50,000 of them are few for a GAN, so D
-    # sees them through differentiable augmentation (translation, colour, cutout), as DiffAugment does.
+    # 50,000 photographs are few for a GAN, so D sees them through differentiable augmentation
+    # (translation, colour, cutout), as DiffAugment does. No diversity term: after 15 minutes the seeds
+    # of one class are nearly one picture, but the term (weight 1, 8 pairs, cap 0.3) made them differ
+    # at the price of speckle and a worse FID, 138.7 against 123.7 (docs/RESULTS.md, CIFAR-10).
     "cifar10-small": {**SMALL_GAN_TRAINING, "batch_size": 32, "loss": {**SMALL_GAN_TRAINING["loss"], "augment": True}},
 }
 
