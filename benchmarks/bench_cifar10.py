@@ -9,7 +9,7 @@ and one per-class sample grid per model (a row per class).
 
     .venv/bin/python benchmarks/bench_cifar10.py --minutes 60 --num-images 2000 --grid-dir docs/cifar10
     .venv/bin/python benchmarks/bench_cifar10.py --minutes 1 --num-images 100 --models ours,reference   # smoke run
-    .venv/bin/python benchmarks/bench_cifar10.py --minutes 180 --models ours --curve-every 30            # long curve
+    .venv/bin/python benchmarks/bench_cifar10.py --minutes 180 --models ours                             # long run
 
 `--score-only` rescores the samples a previous run left in `--out` (scoring is the slow part on a
 CPU: the Inception network reads a few images per second per core; the test and training features
@@ -119,7 +119,7 @@ def train_peer(args: argparse.Namespace, train_folder: Path, out: Path) -> dict[
         str(out / "grid.png"),
         *args.peer_arg,
     ]
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "benchmarks")}
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1"}  # the worker's own folder is on its sys.path
     finished = subprocess.run(command, env=environment, stdout=subprocess.PIPE, text=True, check=False)
     lines = [line for line in finished.stdout.splitlines() if line.strip()]
     if finished.returncode != 0 or not lines:
