@@ -36,7 +36,7 @@ import torch
 from _bench_common import write_result
 from cifar10_data import DEFAULT_TARBALL, cifar10_folders
 from gigagan import get_preset
-from gigagan.config import config_to_dict, preset_training
+from gigagan.config import config_to_dict, preset_training, with_overrides
 from gigagan.metrics import EvalSettings, evaluate_folders
 from gigagan.metrics.evaluate import generated_batches
 from gigagan.models.summary import count_parameters
@@ -67,7 +67,7 @@ def train_ours(args: argparse.Namespace, train_folder: Path, out: Path) -> dict[
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
     config = preset_training(args.preset, nested_overrides(args.train_set) | overrides)
-    model_config = get_preset(args.preset)
+    model_config = with_overrides(get_preset(args.preset), nested_overrides(args.model_set))
     started = time.perf_counter()
     trainer = Trainer(model_config, config, out / "run", progress=args.progress)
     result = trainer.run()
@@ -154,6 +154,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="train ours for this many steps instead of --minutes")
     parser.add_argument(
         "--train-set", action="append", default=[], metavar="FIELD=JSON", help="override one of our training settings"
+    )
+    parser.add_argument(
+        "--model-set", action="append", default=[], metavar="FIELD=JSON", help="override one of our model settings"
     )
     parser.add_argument("--peer-arg", action="append", default=[], help="extra argument for _peer_cifar10.py")
     parser.add_argument("--seed", type=int, default=0)

@@ -107,21 +107,6 @@ def keep_finest_to_coarsest_prediction_only() -> None:
     MultiScaleDiscriminator.forward = finest_to_coarsest
 
 
-def add_minibatch_std(group_size: int) -> None:
-    """Bisection patch (this process only): a minibatch-std feature map (StyleGAN's, as the upsampler's
-    D has) enters every head of the text-to-image D, over groups of up to `group_size` samples."""
-    from gigagan.models.discriminator import Discriminator, MultiScaleDiscriminator
-    from gigagan.models.upsampler import minibatch_std
-
-    init = MultiScaleDiscriminator.__init__
-
-    def with_extra_channel(self, config, head_extra_channels: int = 0, **kwargs) -> None:
-        init(self, config, head_extra_channels=head_extra_channels + 1, **kwargs)
-
-    MultiScaleDiscriminator.__init__ = with_extra_channel
-    Discriminator.head_features = lambda self, x, paths: minibatch_std(x, group_size, 1, paths)
-
-
 def diversity(images: torch.Tensor) -> dict[str, float]:
     """Spread of pictures drawn for one prompt: mean absolute pixel difference between pairs (0-1
     scale), the standard deviation of the object's centre offset from its grid point as the verifier
@@ -214,8 +199,6 @@ def main() -> None:
     args.out = args.out or Path("runs/bench-quickstart") / (args.json.stem if args.json else "run")
     if args.predictions == "finest_to_coarsest":
         keep_finest_to_coarsest_prediction_only()
-    if args.minibatch_std:
-        add_minibatch_std(args.minibatch_std)
 
     context = init_distributed("cpu")
     threads = max(1, torch.get_num_threads())  # overlap_phases halves them while the quickstart model trains
@@ -235,7 +218,9 @@ def main() -> None:
     overrides |= nested_overrides([*predictions, *args.train_set])
     config = preset_training("quickstart", overrides)  # the preset's own training settings, as `gigagan train`
     started = time.perf_counter()
-    model_config = with_overrides(get_preset("quickstart"), nested_overrides(args.model_set))
+    minibatch_std = [f"discriminator.mbstd_group_size={args.minibatch_std}", "discriminator.mbstd_channels=1"]
+    model_set = [*args.model_set, *(minibatch_std if args.minibatch_std else [])]
+    model_config = with_overrides(get_preset("quickstart"), nested_overrides(model_set))
     trainer = Trainer(model_config, config, args.out, context=context, progress=True)
     if args.freeze_discriminator_text != "none":  # parameters without gradients are skipped by the optimiser
         branch = trainer.discriminator.text_branch

@@ -205,6 +205,7 @@ def test_band_inputs_hide_a_flat_fields_colour_from_all_but_the_coarsest_input(t
         {"text_pool_queries": 3},
         {"projection_only": True, "dense_final_head": True},
         {"input_mode": "bands", "dense_final_head": True, "head_reads_coarsest_image": True},
+        {"mbstd_channels": 2, "mbstd_group_size": 2},
     ],
 )
 def test_discriminator_options_train_every_parameter(tiny: ModelConfig, option: dict) -> None:
@@ -221,6 +222,20 @@ def test_discriminator_options_train_every_parameter(tiny: ModelConfig, option: 
     ]
     assert missing == []
     assert all(level.grad is not None and level.grad.abs().sum() > 0 for level in pyramid)
+
+
+@pytest.mark.parametrize("mbstd_channels", [0, 1])
+def test_minibatch_std_lets_an_images_logit_see_its_group_only_when_on(tiny: ModelConfig, mbstd_channels: int) -> None:
+    config = dataclasses.replace(tiny.discriminator, mbstd_channels=mbstd_channels, mbstd_group_size=2)
+    _, _, features, pyramid = setup(tiny)
+    discriminator = Discriminator(config).eval()
+    changed = [level.clone() for level in pyramid]
+    changed[-1][1] = -changed[-1][1]  # only the second image's coarsest input changes
+    base, out = discriminator(pyramid, features), discriminator(changed, features)
+    coarsest = [i for i, (source, _) in enumerate(base.pairs) if source == len(pyramid) - 1]
+    first_image_moved = any(not torch.allclose(base.multiscale[i][0], out.multiscale[i][0]) for i in coarsest)
+    assert first_image_moved == bool(mbstd_channels)
+    assert all(not torch.allclose(base.multiscale[i][1], out.multiscale[i][1]) for i in coarsest)
 
 
 def test_coarsest_image_at_the_head_lets_band_paths_see_the_background_colour(tiny: ModelConfig) -> None:

@@ -180,6 +180,11 @@ class DiscriminatorConfig(PyramidLevels):
     # (low-pass, subsample, then a 3x3 convolution), "strided" (a 4x4 stride-2 convolution on the
     # full-resolution map) or "conv_first" (3x3 convolution, then low-pass and subsample)
     downsample: str = "blur"
+    # StyleGAN's minibatch-std: `mbstd_channels` feature maps holding the spread of D's features over
+    # groups of `mbstd_group_size` images enter every prediction head, so a batch of look-alike fakes
+    # can be told from a batch of varied reals (0 channels: off)
+    mbstd_group_size: int = 4
+    mbstd_channels: int = 0
 
     def validate(self) -> None:
         check_fields(self, "discriminator")
@@ -242,6 +247,8 @@ register_field_rules(
         "blocks": at_least(0),
         "text_layers": at_least(0),
         "text_pool_queries": at_least(0),
+        "mbstd_group_size": at_least(1),
+        "mbstd_channels": at_least(0),
         "input_mode": FieldRule(choices=DISCRIMINATOR_INPUT_MODES),
         "downsample": FieldRule(choices=DISCRIMINATOR_DOWNSAMPLE_MODES),
     }

@@ -271,18 +271,35 @@ class VisionAidedDiscriminator(nn.Module):
         return [head["predict"](head["convs"](f), t) for head, f in zip(self.heads, features)]
 
 
+def minibatch_std(x: Tensor, group_size: int, num_channels: int = 1, num_paths: int = 1) -> Tensor:
+    """Append `num_channels` feature maps holding the standard deviation of the features across a
+    group of samples (StyleGAN's minibatch-std). `x` holds `num_paths` batches stacked on dim 0;
+    groups never mix paths. The group is the largest divisor of the batch up to `group_size`."""
+    if num_channels == 0:
+        return x
+    total, channels, height, width = x.shape
+    batch = total // num_paths
+    group = max(g for g in range(1, min(group_size, batch) + 1) if batch % g == 0)
+    y = x.reshape(num_paths, group, batch // group, num_channels, channels // num_channels, height, width)
+    y = y.float()
+    y = (y - y.mean(dim=1, keepdim=True)).square().mean(dim=1)  # variance over the group
+    y = (y + 1e-8).sqrt().mean(dim=(3, 4, 5))  # [paths, batch / group, num_channels]
+    y = y[:, None, :, :, None, None].expand(-1, group, -1, -1, height, width)
+    y = y.reshape(total, num_channels, height, width).to(x.dtype)
+    return torch.cat([x, y], dim=1)
+
+
 class MultiScaleDiscriminator(PretrainedModel):
     """The MS-I/O trunk shared by GigaGAN's discriminator and the upsampler's: a text branch (t_D),
     one fromRGB per pyramid level, residual blocks per depth, a text-conditioned head at every
-    depth, and downsampling between depths. Subclasses set the config class and may transform the
-    features in front of every head (`head_features`, e.g. minibatch-std). With `dense_final_head`
+    depth, and downsampling between depths. The config's `mbstd_channels` minibatch-std feature maps
+    enter every head (`head_features`). With `dense_final_head`
     the coarsest depth predicts one logit per image through a `DenseHead` instead of one per
     position."""
 
     def __init__(
         self,
         config: Any,
-        head_extra_channels: int = 0,
         dense_final_head: bool = False,
         dense_head_pooled: bool = False,
         head_positions: bool = False,
@@ -322,7 +339,7 @@ class MultiScaleDiscriminator(PretrainedModel):
         self.head_reads_coarsest_image = head_reads_coarsest_image
 
         def head(depth: int) -> nn.Module:
-            channels = widths[depth] + head_extra_channels
+            channels = widths[depth] + config.mbstd_channels
             if head_reads_coarsest_image and depth == coarsest:
                 channels += 3  # the 4x4 RGB image
             if dense_final_head and depth == coarsest:
@@ -363,7 +380,7 @@ class MultiScaleDiscriminator(PretrainedModel):
 
     def head_features(self, x: Tensor, num_paths: int) -> Tensor:
         """What the heads at one depth read: `x` holds `num_paths` batches stacked on dim 0."""
-        return x
+        return minibatch_std(x, self.config.mbstd_group_size, self.config.mbstd_channels, num_paths)
 
     def discriminator_inputs(self, pyramid: list[Tensor]) -> list[Tensor]:
         """What each level feeds its fromRGB (see DiscriminatorConfig.input_mode)."""
