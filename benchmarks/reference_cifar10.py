@@ -29,6 +29,7 @@ from gigagan.models.text import TextEncoding
 from reference_gan import DCGANDiscriminator, DCGANGenerator, non_saturating
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+SAMPLE_STATISTICS = ("running", "batch")
 
 
 @dataclass
@@ -155,34 +156,55 @@ class ReferenceCIFAR10:
         return time.perf_counter() - start
 
     @torch.no_grad()
-    def sample(self, labels: Tensor, seed: int = 0, batch_size: int = 256) -> Tensor:
-        """Images for the given class indices (G in eval mode: batch-norm's running statistics)."""
-        self.generator.eval()
+    def sample(self, labels: Tensor, seed: int = 0, statistics: str = "running") -> Tensor:
+        """Images for the given class indices. `statistics`: what G's batch-norm normalises with,
+        "running" (eval mode, the running averages) or "batch" (train mode, as in training: the
+        labels are drawn in a shuffled order in batches of the training size, so each batch mixes
+        classes as a training batch does; the images come back in the order of `labels`)."""
+        if statistics not in SAMPLE_STATISTICS:
+            raise ValueError(f"statistics must be one of {SAMPLE_STATISTICS}, got {statistics!r}")
+        self.generator.train(statistics == "batch")
         noise = torch.Generator().manual_seed(seed)
         z = torch.randn(len(labels), self.generator.z_dim, generator=noise)
-        images = [
-            self.generator(z[start : start + batch_size], ClassBatch(labels[start : start + batch_size]), None)[0]
-            for start in range(0, len(labels), batch_size)
-        ]
+        order = torch.randperm(len(labels), generator=noise) if statistics == "batch" else torch.arange(len(labels))
+        images = torch.empty(len(labels), 3, 32, 32)
+        for start in range(0, len(labels), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            images[rows] = self.generator(z[rows], ClassBatch(labels[rows]), None)[0]
         self.generator.train()
-        return torch.cat(images)
+        return images
 
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-def run(train_folder: Path, minutes: float, num_images: int, out: Path, seed: int = 0) -> dict:
-    """Train the reference for `minutes`, write `num_images` fakes and a grid under `out`; its summary."""
+def run(
+    train_folder: Path,
+    minutes: float,
+    num_images: int,
+    out: Path,
+    seed: int = 0,
+    statistics: str = "running",
+    other_statistics: bool = False,
+) -> dict:
+    """Train the reference for `minutes`, write `num_images` fakes and a grid under `out` (batch-norm
+    `statistics` as in `ReferenceCIFAR10.sample`); its summary. With `other_statistics` the samples of
+    the other batch-norm mode go to `out/fakes-<mode>` and `out/grid-<mode>.png` too."""
     started = time.perf_counter()
     reference = ReferenceCIFAR10(train_folder, seed)
     load_seconds = time.perf_counter() - started
     train_seconds = reference.train(minutes)
     started = time.perf_counter()
     labels = balanced_labels(num_images, len(reference.classes))
-    pixels = to_pixels(reference.sample(labels, seed))
+    pixels = to_pixels(reference.sample(labels, seed, statistics))
     write_fakes(pixels, labels, reference.classes, out / "fakes")
     class_grid(pixels, labels, len(reference.classes)).save(out / "grid.png")
+    if other_statistics:
+        (other,) = set(SAMPLE_STATISTICS) - {statistics}
+        other_pixels = to_pixels(reference.sample(labels, seed, other))
+        write_fakes(other_pixels, labels, reference.classes, out / f"fakes-{other}")
+        class_grid(other_pixels, labels, len(reference.classes)).save(out / f"grid-{other}.png")
     summary = {
         "model": "reference DCGAN (class labels)",
         "steps": reference.step,
@@ -194,6 +216,7 @@ def run(train_folder: Path, minutes: float, num_images: int, out: Path, seed: in
         "params_g": count_parameters(reference.generator),
         "params_d": count_parameters(reference.discriminator),
         "threads": torch.get_num_threads(),
+        "batch_norm_statistics": statistics,
         "fakes": str(out / "fakes"),
         "grid": str(out / "grid.png"),
     }
@@ -208,10 +231,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/reference-cifar10"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tarball", type=Path, default=DEFAULT_TARBALL)
+    parser.add_argument(
+        "--statistics", choices=SAMPLE_STATISTICS, default="running", help="G's batch-norm statistics when sampling"
+    )
+    parser.add_argument(
+        "--other-statistics", action="store_true", help="also write the other mode's samples (OUT/fakes-<mode>)"
+    )
     args = parser.parse_args()
     train_folder, _ = cifar10_folders(args.tarball)
     args.out.mkdir(parents=True, exist_ok=True)
-    summary = run(train_folder, args.minutes, args.num_images, args.out, args.seed)
+    summary = run(
+        train_folder, args.minutes, args.num_images, args.out, args.seed, args.statistics, args.other_statistics
+    )
     print(f"reference: {summary['steps']} steps ({summary['images_seen']} images) in {args.minutes:g} min")
 
 

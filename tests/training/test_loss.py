@@ -483,6 +483,25 @@ def test_diversity_weight_rewards_g_for_spreading_its_latents(tiny: ModelConfig)
     assert z_columns.abs().sum() > 0  # the term reaches the weights that read z
 
 
+def test_diversity_at_a_coarse_resolution_compares_the_pooled_pictures(tiny: ModelConfig) -> None:
+    torch.manual_seed(0)
+    generator, discriminator = Generator(tiny.generator), Discriminator(tiny.discriminator)
+    batch = make_batch(generator, ["a red circle", "a blue square", "a green star", "a white cross"])
+    config = LossConfig(diversity_weight=1.0, diversity_pairs=2, diversity_cap=1e3, diversity_resolution=4)
+    loss = GigaGANLoss(generator, discriminator, config, noise_mode="const")
+    _, stats = loss.generator_loss(batch)
+    text = loss._generator_text(batch).rows(slice(2))
+    first = generator(batch.z[:2], text=text, noise_mode="const")[0]
+    second = generator(batch.z_discriminator[:2], text=text, noise_mode="const")[0]
+    pooled = [F.adaptive_avg_pool2d(images, 4) for images in (first, second)]
+    expected = diversity_loss(*pooled, batch.z[:2], batch.z_discriminator[:2], cap=1e3)
+    full = diversity_loss(first, second, batch.z[:2], batch.z_discriminator[:2], cap=1e3)
+    assert stats["G/diversity"] == pytest.approx(float(expected.detach()), rel=1e-4)
+    assert float(expected) > float(full)  # pooling removes pixel-level differences: a smaller distance
+    with pytest.raises(GigaGANError, match="diversity_resolution"):
+        LossConfig(diversity_resolution=6).validate()
+
+
 def test_text_encoding_concat_stacks_the_rows(tiny: ModelConfig) -> None:
     generator = Generator(tiny.generator)
     text = generator.encode_text(generator.tokenize(["a red circle", "a blue square", "a green cross"]))

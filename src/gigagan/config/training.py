@@ -75,6 +75,9 @@ class LossConfig:
     diversity_weight: float = 0.0
     diversity_cap: float = 0.1  # real renders of one `shapes` caption sit near 0.1
     diversity_pairs: int = 4  # per rank and step (at most the rank's batch)
+    # compare the two pictures after average pooling to this side (None: at full resolution), so that
+    # only differences of layout and colour count and high-frequency speckle earns nothing
+    diversity_resolution: int | None = None
     clip_weight: float = 0.2  # CLIP contrastive loss on generated images (needs CLIP weights)
     vision_aided_weight: float = 0.5  # vision-aided discriminator (needs CLIP weights)
     augment: bool = False  # differentiable translation / colour / cutout for small datasets
@@ -150,6 +153,7 @@ register_field_rules(
         "predictions": FieldRule(choices=LOSS_PREDICTIONS),
         "diversity_cap": POSITIVE,
         "diversity_pairs": at_least(1),
+        "diversity_resolution": FieldRule(minimum=1, power_of_two=True),
     }
     | dict.fromkeys(
         ("matching_aware_weight", "contrastive_weight", "diversity_weight", "clip_weight", "vision_aided_weight"),

@@ -357,11 +357,14 @@ class GigaGANLoss:
         return [level[:size] for level in drawn], drawn[0][size:]
 
     def _diversity(self, batch: TrainingBatch, fake: Tensor, other: Tensor) -> Tensor:
-        """The diversity-sensitive term on the batch's first captions, drawn again as `other`."""
+        """The diversity-sensitive term on the batch's first captions, drawn again as `other` (both pooled
+        to `diversity_resolution` when it is set)."""
         pairs = len(other)
-        return diversity_loss(
-            fake[:pairs], other, batch.z[:pairs], batch.z_discriminator[:pairs], self.config.diversity_cap
-        )
+        fake = fake[:pairs]
+        side = self.config.diversity_resolution
+        if side is not None and side < fake.shape[-1]:
+            fake, other = F.adaptive_avg_pool2d(fake, side), F.adaptive_avg_pool2d(other, side)
+        return diversity_loss(fake, other, batch.z[:pairs], batch.z_discriminator[:pairs], self.config.diversity_cap)
 
     def extra_generator_terms(self, batch: TrainingBatch, fake: list[Tensor]) -> tuple[Tensor | None, dict[str, float]]:
         """Further weighted G loss terms beyond the GAN ones (none here; the upsampler adds a perceptual loss)."""
