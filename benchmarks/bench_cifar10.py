@@ -9,7 +9,8 @@ and one per-class sample grid per model (a row per class).
 
     .venv/bin/python benchmarks/bench_cifar10.py --minutes 60 --num-images 2000 --grid-dir docs/cifar10
     .venv/bin/python benchmarks/bench_cifar10.py --minutes 1 --num-images 100 --models ours,reference   # smoke run
-    .venv/bin/python benchmarks/bench_cifar10.py --minutes 180 --models ours                             # long run
+    .venv/bin/python benchmarks/bench_cifar10.py --minutes 180 --models ours --train-set keep_checkpoints=0  # long run
+    .venv/bin/python benchmarks/bench_cifar10.py --curve --json benchmarks/results/curve.json  # its checkpoints' FIDs
 
 `--score-only` rescores the samples a previous run left in `--out` (scoring is the slow part on a
 CPU: the Inception network reads a few images per second per core; the test and training features
@@ -39,6 +40,7 @@ from gigagan import get_preset
 from gigagan.config import config_to_dict, preset_training, with_overrides
 from gigagan.metrics import EvalSettings, evaluate_folders
 from gigagan.metrics.evaluate import generated_batches
+from gigagan.models import Generator
 from gigagan.models.summary import count_parameters
 from gigagan.training import Trainer
 from reference_cifar10 import balanced_labels, class_grid, class_names, write_fakes
@@ -74,14 +76,7 @@ def train_ours(args: argparse.Namespace, train_folder: Path, out: Path) -> dict[
     train_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    classes = class_names(train_folder)
-    labels = balanced_labels(args.num_images, len(classes))
-    captions = [CAPTION_TEMPLATE.format(label=classes[label]) for label in labels.tolist()]
-    generator = trainer.ema.model.eval()
-    batches = generated_batches(generator, captions, len(captions), 250, args.seed)
-    pixels = np.concatenate([images.permute(0, 2, 3, 1).numpy() for images, _ in batches])
-    write_fakes(pixels, labels, classes, out / "fakes")
-    class_grid(pixels, labels, len(classes)).save(out / "grid.png")
+    write_our_samples(trainer.ema.model.eval(), class_names(train_folder), args.num_images, args.seed, out)
     return {
         "model": f"gigagan {args.preset}",
         "steps": result.step,
@@ -94,6 +89,38 @@ def train_ours(args: argparse.Namespace, train_folder: Path, out: Path) -> dict[
         "training": config_to_dict(config),
         "model_config": config_to_dict(model_config),
     }
+
+
+def write_our_samples(generator: Generator, classes: list[str], num_images: int, seed: int, out: Path) -> None:
+    """`num_images` samples in equal shares per class as OUT/fakes/<class>/*.png, and OUT/grid.png."""
+    labels = balanced_labels(num_images, len(classes))
+    captions = [CAPTION_TEMPLATE.format(label=classes[label]) for label in labels.tolist()]
+    batches = generated_batches(generator, captions, len(captions), 250, seed)
+    pixels = np.concatenate([images.permute(0, 2, 3, 1).numpy() for images, _ in batches])
+    write_fakes(pixels, labels, classes, out / "fakes")
+    class_grid(pixels, labels, len(classes)).save(out / "grid.png")
+
+
+def score_curve(args: argparse.Namespace, train_folder: Path, test_folder: Path) -> None:
+    """FID and intra-class FID of every checkpoint our run kept (OUT/ours/run/checkpoints), EMA G."""
+    checkpoints = sorted((args.out / "ours" / "run" / "checkpoints").glob("step-*"))
+    if not checkpoints:
+        raise SystemExit(f"no checkpoints under {args.out / 'ours' / 'run' / 'checkpoints'}")
+    settings = EvalSettings(seed=args.seed, cache_dir=args.stats_dir or args.out / "fid-stats")
+    curve = []
+    for checkpoint in checkpoints:
+        out = args.out / "curve" / checkpoint.name
+        write_our_samples(
+            Generator.from_pretrained(checkpoint), class_names(train_folder), args.num_images, args.seed, out
+        )
+        metrics = evaluate_folders(test_folder, out / "fakes", "fid,intra_fid", args.num_images, settings).metrics
+        step = int(checkpoint.name.removeprefix("step-"))
+        curve.append({"step": step, **metrics})
+        print(f"step {step:>7}: FID {metrics['fid']:.2f}, intra-class FID {metrics['intra_fid']:.2f}", flush=True)
+    write_result(
+        args.json,
+        {"num_images": args.num_images, "curve": curve, "command": " ".join([Path(sys.executable).name, *sys.argv])},
+    )
 
 
 def train_peer(args: argparse.Namespace, train_folder: Path, out: Path) -> dict[str, Any]:
@@ -168,6 +195,9 @@ def main() -> None:
     parser.add_argument("--stats-dir", type=Path, default=None, help="feature cache (default: OUT/fid-stats)")
     parser.add_argument("--score-only", action="store_true", help="score the samples already in --out")
     parser.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
+    parser.add_argument(
+        "--curve", action="store_true", help="score every checkpoint our run in --out kept (FID, intra-class FID)"
+    )
     parser.add_argument("--progress", action="store_true", help="our trainer's progress bar")
     args = parser.parse_args()
     models = [name.strip() for name in args.models.split(",") if name.strip()]
@@ -176,6 +206,9 @@ def main() -> None:
         parser.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
 
     train_folder, test_folder = cifar10_folders(args.tarball)
+    if args.curve:
+        score_curve(args, train_folder, test_folder)
+        return
     summaries: dict[str, dict[str, Any]] = {}
     for name in models:
         out = args.out / name

@@ -6,7 +6,10 @@ For each class caption ("a photo of a {class}") the generator draws `--seeds` im
 [0, 1] pixel units, reported for the EMA generator, the raw generator and a freshly initialised one
 of the same config, next to the same statistic over as many real training images of that class.
 The w spread says where z is lost: the standard deviation of w across seeds (one caption) against
-the standard deviation of the mean w across captions.
+the standard deviation of the mean w across captions. The w share says how much of the difference
+between two captions' pictures comes through w rather than through the text tokens that G's
+cross-attention reads: mean |G(w_a, tokens_b) - G(w_b, tokens_b)| / mean |G(w_a, tokens_a) -
+G(w_b, tokens_b)| over pairs of captions (same z).
 
     .venv/bin/python benchmarks/probe_seed_spread.py runs/bench-cifar10/ours/run/latest
 """
@@ -40,19 +43,25 @@ def generator_spreads(generator: Generator, captions: list[str], seeds: int) -> 
     """Pixel spread across seeds per caption (mean over captions), and the w spreads."""
     generator.eval()
     z = seeded_latents(seeds, 0, generator.config.z_dim, 0)
-    pixel, w_within, w_means = [], [], []
+    pixel, w_within, w_means, drawn = [], [], [], []
     for caption in captions:
         text = generator.encode_text(generator.tokenize([caption] * seeds))
         ws = generator.map(z, text)
-        images = generator.synthesis(ws, text.local, text.mask, "const")[0]
-        pixel.append(seed_spread((images.float().clamp(-1, 1) + 1) / 2))
+        images = generator.synthesis(ws, text.local, text.mask, "const")[0].float().clamp(-1, 1)
+        pixel.append(seed_spread((images + 1) / 2))
         w = ws[:, 0].float()
         w_within.append(float(w.std(dim=0).mean()))
         w_means.append(w.mean(dim=0))
+        drawn.append((text, ws, images))
+    shares = []
+    for (_, ws_a, images_a), (text_b, _, images_b) in zip(drawn, drawn[1:] + drawn[:1]):
+        crossed = generator.synthesis(ws_a, text_b.local, text_b.mask, "const")[0].float().clamp(-1, 1)
+        shares.append(float((crossed - images_b).abs().mean() / (images_a - images_b).abs().mean()))
     return {
         "pixel_spread": float(np.mean(pixel)),
         "w_spread_within_caption": float(np.mean(w_within)),
         "w_spread_across_captions": float(torch.stack(w_means).std(dim=0).mean()),
+        "w_share_across_captions": float(np.mean(shares)),
     }
 
 
@@ -85,9 +94,10 @@ def main() -> None:
         "init": generator_spreads(Generator(ema.config), captions, args.seeds),
     }
     real = real_spread(train_folder, classes, args.seeds)
-    print(f"{'generator':<8}{'pixel spread':>14}{'w within':>12}{'w across':>12}   (real images: {real:.4f})")
+    print(f"{'generator':<8}{'pixel spread':>14}{'w within':>12}{'w across':>12}{'w share':>12}   (real: {real:.4f})")
+    keys = ("w_spread_within_caption", "w_spread_across_captions", "w_share_across_captions")
     for name, row in rows.items():
-        values = "".join(f"{row[key]:>12.4f}" for key in ("w_spread_within_caption", "w_spread_across_captions"))
+        values = "".join(f"{row[key]:>12.4f}" for key in keys)
         print(f"{name:<8}{row['pixel_spread']:>14.4f}{values}")
     if args.json is not None:
         write_result(args.json, {"checkpoint": str(args.checkpoint), "real_pixel_spread": real, **rows})
