@@ -43,7 +43,7 @@ from gigagan.metrics.evaluate import generated_batches
 from gigagan.models import Generator
 from gigagan.models.summary import count_parameters
 from gigagan.training import Trainer
-from reference_cifar10 import balanced_labels, class_grid, class_names, write_fakes
+from reference_cifar10 import SAMPLE_STATISTICS, balanced_labels, class_grid, class_names, write_fakes
 from reference_cifar10 import run as run_reference
 from reference_gan import nested_overrides
 
@@ -164,7 +164,9 @@ def train(name: str, args: argparse.Namespace, train_folder: Path, out: Path) ->
         summary = train_ours(args, train_folder, out)
     elif name == "reference":
         torch.set_num_threads(args.threads)
-        summary = run_reference(train_folder, args.minutes, args.num_images, out, args.seed)
+        summary = run_reference(
+            train_folder, args.minutes, args.num_images, out, args.seed, args.reference_statistics, True
+        )
     else:
         summary = train_peer(args, train_folder, out)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
@@ -186,6 +188,12 @@ def main() -> None:
         "--model-set", action="append", default=[], metavar="FIELD=JSON", help="override one of our model settings"
     )
     parser.add_argument("--peer-arg", action="append", default=[], help="extra argument for _peer_cifar10.py")
+    parser.add_argument(
+        "--reference-statistics",
+        choices=SAMPLE_STATISTICS,
+        default="running",
+        help="the reference G's batch-norm statistics for the scored samples (the other mode's go to fakes-<mode>)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="intra-op threads of the reference and the peer")
     parser.add_argument("--tarball", type=Path, default=DEFAULT_TARBALL)
