@@ -14,9 +14,8 @@ from upsampler_configs import tiny_upsampler
 from gigagan import GigaGANError
 from gigagan.config import config_from_dict, config_to_dict
 from gigagan.config.upsampler import UpsamplerConfig, UpsamplerModelConfig
-from gigagan.models.discriminator import minibatch_std
 from gigagan.models.upsampler import Upsampler, UpsamplerDiscriminator, coordinate_noise
-from gigagan.nn import image_pyramid
+from gigagan.nn import image_pyramid, minibatch_std
 
 
 def _images(batch: int, size: int) -> torch.Tensor:
