@@ -276,9 +276,8 @@ class MultiScaleDiscriminator(PretrainedModel):
     """The MS-I/O trunk shared by GigaGAN's discriminator and the upsampler's: a text branch (t_D),
     one fromRGB per pyramid level, residual blocks per depth, a text-conditioned head at every
     depth, and downsampling between depths. The config's `mbstd_channels` minibatch-std feature maps
-    enter every head (`head_features`). With `dense_final_head`
-    the coarsest depth predicts one logit per image through a `DenseHead` instead of one per
-    position."""
+    enter every head (`head_features`). With `dense_final_head` the coarsest depth predicts one logit
+    per image through a `DenseHead` instead of one per position."""
 
     def __init__(
         self,
