@@ -101,12 +101,17 @@ def write_our_samples(generator: Generator, classes: list[str], num_images: int,
     class_grid(pixels, labels, len(classes)).save(out / "grid.png")
 
 
+def eval_settings(args: argparse.Namespace) -> EvalSettings:
+    """Scoring settings: the run's seed, real features cached in --stats-dir (default OUT/fid-stats)."""
+    return EvalSettings(seed=args.seed, cache_dir=args.stats_dir or args.out / "fid-stats")
+
+
 def score_curve(args: argparse.Namespace, train_folder: Path, test_folder: Path) -> None:
     """FID and intra-class FID of every checkpoint our run kept (OUT/ours/run/checkpoints), EMA G."""
     checkpoints = sorted((args.out / "ours" / "run" / "checkpoints").glob("step-*"))
     if not checkpoints:
         raise SystemExit(f"no checkpoints under {args.out / 'ours' / 'run' / 'checkpoints'}")
-    settings = EvalSettings(seed=args.seed, cache_dir=args.stats_dir or args.out / "fid-stats")
+    settings = eval_settings(args)
     curve = []
     for checkpoint in checkpoints:
         out = args.out / "curve" / checkpoint.name
@@ -228,7 +233,7 @@ def main() -> None:
             args.grid_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(out / "grid.png", args.grid_dir / f"{name}.png")
 
-    settings = EvalSettings(seed=args.seed, cache_dir=args.stats_dir or args.out / "fid-stats")
+    settings = eval_settings(args)
     scores: dict[str, dict[str, float]] = {}
     started = time.perf_counter()
     if not args.no_floor:

@@ -25,12 +25,11 @@ from PIL import Image
 from torch import Tensor
 
 from _bench_common import write_result
+from bench_cifar10 import CAPTION_TEMPLATE
 from cifar10_data import DEFAULT_TARBALL, cifar10_folders
 from gigagan.metrics.evaluate import seeded_latents
 from gigagan.models import Generator
 from reference_cifar10 import IMAGE_SUFFIXES, class_names
-
-CAPTION_TEMPLATE = "a photo of a {label}"
 
 
 def seed_spread(images: Tensor) -> float:
